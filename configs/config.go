@@ -1,0 +1,231 @@
+// Package configs holds the documented sample configuration, which doubles as the
+// built-in defaults, the data files the classifier needs, and the typed Config.
+package configs
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
+)
+
+//go:embed hotline.yaml
+var sample []byte
+
+// Sample returns the documented sample configuration.
+func Sample() []byte { return sample }
+
+// Config is the whole configuration of one hotline process.
+type Config struct {
+	City     City     `koanf:"city"`
+	HTTP     HTTP     `koanf:"http"`
+	Store    Store    `koanf:"store"`
+	Redis    Redis    `koanf:"redis"`
+	Admin    Admin    `koanf:"admin"`
+	Auth     Auth     `koanf:"auth"`
+	Log      Log      `koanf:"log"`
+	Intake   Intake   `koanf:"intake"`
+	Classify Classify `koanf:"classify"`
+	KB       KB       `koanf:"kb"`
+	SMS      SMS      `koanf:"sms"`
+	Voice    Voice    `koanf:"voice"`
+	Outbox   Outbox   `koanf:"outbox"`
+	Replies  Replies  `koanf:"replies"`
+}
+
+type City struct {
+	Name     string `koanf:"name"`
+	Province string `koanf:"province"`
+	Timezone string `koanf:"timezone"`
+}
+
+// Location is the city's time zone; Load has already checked it exists.
+func (c City) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}
+
+type HTTP struct {
+	Addr            string        `koanf:"addr"`
+	PublicURL       string        `koanf:"public_url"`
+	MaxBodyBytes    int64         `koanf:"max_body_bytes"`
+	ReadTimeout     time.Duration `koanf:"read_timeout"`
+	WriteTimeout    time.Duration `koanf:"write_timeout"`
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+}
+
+type Store struct {
+	Driver            string `koanf:"driver"`
+	DSN               string `koanf:"dsn"`
+	MaxOpenConns      int    `koanf:"max_open_conns"`
+	TicketNumberBlock int    `koanf:"ticket_number_block"`
+}
+
+type Redis struct {
+	URL string `koanf:"url"`
+}
+
+type Admin struct {
+	Password string `koanf:"password"`
+}
+
+type Auth struct {
+	TokenTTL   time.Duration `koanf:"token_ttl"`
+	BcryptCost int           `koanf:"bcrypt_cost"`
+}
+
+type Log struct {
+	Level  string `koanf:"level"`
+	Format string `koanf:"format"`
+}
+
+type Intake struct {
+	ThreadWindow time.Duration `koanf:"thread_window"`
+	RawMaxBytes  int           `koanf:"raw_max_bytes"`
+	MaxTextChars int           `koanf:"max_text_chars"`
+}
+
+type Classify struct {
+	DataFile string `koanf:"data_file"`
+	MinChars int    `koanf:"min_chars"`
+}
+
+type KB struct {
+	ConfidentScore float64 `koanf:"confident_score"`
+}
+
+type SMS struct {
+	WebhookToken string      `koanf:"webhook_token"`
+	Outbound     SMSOutbound `koanf:"outbound"`
+	CMPP         CMPP        `koanf:"cmpp"`
+}
+
+type SMSOutbound struct {
+	Provider string        `koanf:"provider"`
+	HTTPURL  string        `koanf:"http_url"`
+	Timeout  time.Duration `koanf:"timeout"`
+}
+
+type CMPP struct {
+	Addr     string `koanf:"addr"`
+	Account  string `koanf:"account"`
+	Password string `koanf:"password"`
+	SrcID    string `koanf:"src_id"`
+}
+
+type Voice struct {
+	WebhookToken string `koanf:"webhook_token"`
+}
+
+type Outbox struct {
+	Workers      int           `koanf:"workers"`
+	PollInterval time.Duration `koanf:"poll_interval"`
+	Batch        int           `koanf:"batch"`
+	Lease        time.Duration `koanf:"lease"`
+	BackoffBase  time.Duration `koanf:"backoff_base"`
+	BackoffMax   time.Duration `koanf:"backoff_max"`
+	MaxAttempts  int           `koanf:"max_attempts"`
+}
+
+type Replies struct {
+	SMS ReplyTexts `koanf:"sms"`
+}
+
+// ReplyTexts are the six standard replies of the work standard for one channel.
+type ReplyTexts struct {
+	Answered    string `koanf:"answered"`
+	Transferred string `koanf:"transferred"`
+	Suggestion  string `koanf:"suggestion"`
+	Thanks      string `koanf:"thanks"`
+	OutOfRemit  string `koanf:"out_of_remit"`
+	Incomplete  string `koanf:"incomplete"`
+}
+
+// Load reads the defaults, then path (if not empty), then HOTLINE_* environment
+// variables, and validates the result.
+func Load(path string) (*Config, error) {
+	return load(path, os.Environ())
+}
+
+func load(path string, environ []string) (*Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(rawbytes.Provider(sample), yaml.Parser()); err != nil {
+		return nil, fmt.Errorf("built-in defaults: %w", err)
+	}
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(k, environ); err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// applyEnv maps HOTLINE_A_B_C onto the known key whose path upper-cased with "_"
+// is A_B_C. Matching against known keys (instead of splitting on "_") keeps keys
+// that contain underscores, such as sms.webhook_token, reachable.
+func applyEnv(k *koanf.Koanf, environ []string) error {
+	known := map[string]string{}
+	for _, key := range k.Keys() {
+		known["HOTLINE_"+strings.ToUpper(strings.ReplaceAll(key, ".", "_"))] = key
+	}
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "HOTLINE_") {
+			continue
+		}
+		if key, ok := known[name]; ok {
+			if err := k.Set(key, val); err != nil {
+				return fmt.Errorf("env %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	switch c.Store.Driver {
+	case "sqlite", "postgres":
+	default:
+		return fmt.Errorf("store.driver must be sqlite or postgres, not %q", c.Store.Driver)
+	}
+	if _, err := time.LoadLocation(c.City.Timezone); err != nil {
+		return fmt.Errorf("city.timezone: %w", err)
+	}
+	switch c.SMS.Outbound.Provider {
+	case "log", "http", "cmpp":
+	default:
+		return fmt.Errorf("sms.outbound.provider must be log, http or cmpp, not %q", c.SMS.Outbound.Provider)
+	}
+	if c.SMS.Outbound.Provider == "http" && c.SMS.Outbound.HTTPURL == "" {
+		return fmt.Errorf("sms.outbound.http_url is required for the http provider")
+	}
+	if c.HTTP.MaxBodyBytes <= 0 {
+		return fmt.Errorf("http.max_body_bytes must be positive")
+	}
+	if c.Outbox.Workers < 1 || c.Outbox.Batch < 1 || c.Outbox.MaxAttempts < 1 {
+		return fmt.Errorf("outbox.workers, outbox.batch and outbox.max_attempts must be at least 1")
+	}
+	if c.Store.TicketNumberBlock < 1 {
+		c.Store.TicketNumberBlock = 1
+	}
+	return nil
+}

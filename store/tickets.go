@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"hotline/normalize"
+	"hotline/ticket"
+)
+
+// TicketFilter selects tickets for the inbox and the API. Empty fields do not
+// filter. Pagination is by keyset (Before: the last row of the previous page)
+// or, for the contract's ?page=, by offset.
+type TicketFilter struct {
+	Channel  string
+	Status   string
+	Category string
+	Phone    string
+	Query    string // ticket number, phone or a piece of the content
+	UnitID   *int64
+	Assignee *int64
+	Limit    int
+	Page     int // 1-based; ignored when Before is set
+	Before   *Cursor
+}
+
+// Cursor is a position in the newest-first ticket order.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// ListTickets returns a page of tickets, newest first, and the cursor of the
+// next page (nil at the end).
+func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]ticket.Ticket, *Cursor, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	q := s.db.WithContext(ctx).Table("tickets t").
+		Select("t.*, c.name AS c_name, c.phone AS c_phone, c.email AS c_email, c.openid AS c_openid, c.address AS c_address").
+		Joins("LEFT JOIN contacts c ON c.id = t.contact_id")
+	if f.Channel != "" {
+		q = q.Where("t.channel = ?", f.Channel)
+	}
+	if f.Status != "" {
+		q = q.Where("t.status = ?", f.Status)
+	}
+	if f.Category != "" {
+		q = q.Where("t.category = ?", f.Category)
+	}
+	if f.UnitID != nil {
+		q = q.Where("t.unit_id = ?", *f.UnitID)
+	}
+	if f.Assignee != nil {
+		q = q.Where("t.assignee_id = ?", *f.Assignee)
+	}
+	if f.Phone != "" {
+		p, _ := normalize.Phone(f.Phone)
+		q = q.Where("c.phone = ?", p)
+	}
+	if s := strings.TrimSpace(f.Query); s != "" {
+		if p, ok := normalize.Phone(s); ok {
+			q = q.Where("c.phone = ?", p)
+		} else if looksLikeTicketNo(s) {
+			q = q.Where("t.no = ?", s)
+		} else {
+			like := "%" + escapeLike(s) + "%"
+			q = q.Where("(t.content LIKE ? ESCAPE '\\' OR t.title LIKE ? ESCAPE '\\')", like, like)
+		}
+	}
+	if f.Before != nil {
+		q = q.Where("(t.created_at < ? OR (t.created_at = ? AND t.id < ?))", f.Before.CreatedAt, f.Before.CreatedAt, f.Before.ID)
+	} else if f.Page > 1 {
+		q = q.Offset((f.Page - 1) * f.Limit)
+	}
+	var rows []ticketRow
+	if err := q.Order("t.created_at DESC, t.id DESC").Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	var next *Cursor
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		last := rows[len(rows)-1]
+		next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	out := make([]ticket.Ticket, len(rows))
+	for i, r := range rows {
+		out[i] = r.view()
+	}
+	return out, next, nil
+}
+
+type ticketRow struct {
+	Ticket
+	CName    string
+	CPhone   string
+	CEmail   string
+	COpenid  string
+	CAddress string
+}
+
+func (r ticketRow) view() ticket.Ticket {
+	v := viewOf(r.Ticket)
+	v.Citizen = ticket.Citizen{Name: r.CName, Phone: r.CPhone, Email: r.CEmail, OpenID: r.COpenid, Address: r.CAddress}
+	return v
+}
+
+func viewOf(t Ticket) ticket.Ticket {
+	return ticket.Ticket{
+		ID: t.ID, No: t.No, Channel: normalize.Channel(t.Channel), Status: ticket.Status(t.Status),
+		Nature: ticket.Nature(t.Nature), Category: t.Category, Flags: splitFlags(t.Flags), ContactID: t.ContactID,
+		Confidential: t.Confidential, ReplyWanted: t.ReplyWanted, Title: t.Title, Content: t.Content,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Unit: t.UnitName, DueAt: t.DueAt, CallID: t.CallID,
+	}
+}
+
+// GetTicket returns a ticket with its messages and audit trail in time order.
+func (s *Store) GetTicket(ctx context.Context, no string) (ticket.Ticket, error) {
+	db := s.db.WithContext(ctx)
+	var t Ticket
+	if err := db.Where("no = ?", no).Take(&t).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ticket.Ticket{}, ticket.ErrNotFound
+		}
+		return ticket.Ticket{}, err
+	}
+	v := viewOf(t)
+	var c Contact
+	if err := db.Where("id = ?", t.ContactID).Limit(1).Find(&c).Error; err != nil {
+		return v, err
+	}
+	v.Citizen = citizenOf(c)
+	var msgs []Message
+	if err := db.Where("ticket_id = ?", t.ID).Order("at, id").Omit("raw").Find(&msgs).Error; err != nil {
+		return v, err
+	}
+	v.Messages = make([]ticket.Message, len(msgs))
+	for i, m := range msgs {
+		v.Messages[i] = ticket.Message{ID: m.ID, Direction: m.Direction, Channel: normalize.Channel(m.Channel), Kind: m.Kind,
+			Text: m.Text, At: m.At, Delivery: m.Delivery, Error: m.Error, Attempts: m.Attempts}
+		if m.Attachments != "" {
+			_ = json.Unmarshal([]byte(m.Attachments), &v.Messages[i].Attachments)
+		}
+	}
+	var evs []TicketEvent
+	if err := db.Where("ticket_id = ?", t.ID).Order("at, id").Find(&evs).Error; err != nil {
+		return v, err
+	}
+	v.Events = make([]ticket.Event, len(evs))
+	for i, e := range evs {
+		v.Events[i] = ticket.Event{Type: e.Type, Actor: e.Actor, From: e.From, To: e.To, Note: e.Note, At: e.At}
+	}
+	return v, nil
+}
+
+// Reply queues an agent's reply through the ticket's channel.
+func (s *Store) Reply(ctx context.Context, no, actor string, rep ticket.Reply) (ticket.Message, error) {
+	var out ticket.Message
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var t Ticket
+		if err := tx.Where("no = ?", no).Take(&t).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ticket.ErrNotFound
+			}
+			return err
+		}
+		var c Contact
+		if err := tx.Where("id = ?", t.ContactID).Limit(1).Find(&c).Error; err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		m, err := queueReply(tx, &t, citizenOf(c), rep, actor, now)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&t).Update("updated_at", now).Error; err != nil {
+			return err
+		}
+		out = ticket.Message{ID: m.ID, Direction: "out", Channel: normalize.Channel(m.Channel), Kind: m.Kind, Text: m.Text, At: m.At, Delivery: m.Delivery, Error: m.Error}
+		return nil
+	})
+	return out, err
+}
+
+func looksLikeTicketNo(s string) bool {
+	if len(s) != 15 || s[8] != '-' {
+		return false
+	}
+	for i, r := range s {
+		if i != 8 && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// CountInbound counts stored inbound messages of a channel whose dedup key is in
+// keys, grouped by key: the load test's integrity check.
+func (s *Store) CountInbound(ctx context.Context, ch normalize.Channel, keys []string) (map[string]int, error) {
+	out := make(map[string]int, len(keys))
+	for start := 0; start < len(keys); start += 500 {
+		end := min(start+500, len(keys))
+		var rows []struct {
+			DedupKey string
+			N        int
+		}
+		err := s.db.WithContext(ctx).Model(&Message{}).Select("dedup_key, count(*) AS n").
+			Where("channel = ? AND dedup_key IN ?", string(ch), keys[start:end]).Group("dedup_key").Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("count inbound: %w", err)
+		}
+		for _, r := range rows {
+			out[r.DedupKey] = r.N
+		}
+	}
+	return out, nil
+}
