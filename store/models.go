@@ -18,23 +18,23 @@ type Contact struct {
 }
 
 type Ticket struct {
-	ID           int64   `gorm:"primaryKey"`
-	No           string  `gorm:"size:24;uniqueIndex"`
-	Channel      string  `gorm:"size:20;index"`
-	Status       string  `gorm:"size:24;index"`
-	Nature       string  `gorm:"size:16"`
-	Category     string  `gorm:"size:16;index"`
-	Flags        string  `gorm:"size:100"` // comma-separated
-	ContactID    int64   `gorm:"index"`
-	Confidential bool    `gorm:"not null;default:false"`
-	ReplyWanted  bool    `gorm:"not null;default:false"`
-	Title        string  `gorm:"size:300"`
-	Content      string  `gorm:"type:text"`
-	UnitID       *int64  `gorm:"index"`
-	UnitName     string  `gorm:"size:100"`
-	AssigneeID   *int64  `gorm:"index"`
-	CallID       string  `gorm:"size:64;index"`
-	ExternalRef  string  `gorm:"size:64;index"`
+	ID           int64  `gorm:"primaryKey"`
+	No           string `gorm:"size:24;uniqueIndex"`
+	Channel      string `gorm:"size:20;index"`
+	Status       string `gorm:"size:24;index"`
+	Nature       string `gorm:"size:16"`
+	Category     string `gorm:"size:16;index"`
+	Flags        string `gorm:"size:100"` // comma-separated
+	ContactID    int64  `gorm:"index"`
+	Confidential bool   `gorm:"not null;default:false"`
+	ReplyWanted  bool   `gorm:"not null;default:false"`
+	Title        string `gorm:"size:300"`
+	Content      string `gorm:"type:text"`
+	UnitID       *int64 `gorm:"index"`
+	UnitName     string `gorm:"size:100"`
+	AssigneeID   *int64 `gorm:"index"`
+	CallID       string `gorm:"size:64;index"`
+	ExternalRef  string `gorm:"size:64;index"`
 	DueAt        *time.Time
 	ClosedAt     *time.Time
 	CreatedAt    time.Time `gorm:"index"`
