@@ -37,6 +37,9 @@ type Config struct {
 	Voice    Voice    `koanf:"voice"`
 	Outbox   Outbox   `koanf:"outbox"`
 	Replies  Replies  `koanf:"replies"`
+	WeChat   WeChat   `koanf:"wechat"`
+	Website  Website  `koanf:"website"`
+	Mailbox  Mailbox  `koanf:"mailbox"`
 }
 
 type City struct {
@@ -100,7 +103,8 @@ type Classify struct {
 }
 
 type KB struct {
-	ConfidentScore float64 `koanf:"confident_score"`
+	ConfidentScore float64       `koanf:"confident_score"`
+	ReloadInterval time.Duration `koanf:"reload_interval"`
 }
 
 type SMS struct {
@@ -148,6 +152,52 @@ type ReplyTexts struct {
 	Thanks      string `koanf:"thanks"`
 	OutOfRemit  string `koanf:"out_of_remit"`
 	Incomplete  string `koanf:"incomplete"`
+}
+
+type WeChat struct {
+	AppID          string     `koanf:"app_id"`
+	AppSecret      string     `koanf:"app_secret"`
+	Token          string     `koanf:"token"`
+	EncodingAESKey string     `koanf:"encoding_aes_key"`
+	APIBase        string     `koanf:"api_base"`
+	WelcomeText    string     `koanf:"welcome_text"`
+	StatusMenuKey  string     `koanf:"status_menu_key"`
+	Replies        ReplyTexts `koanf:"replies"`
+}
+
+type Website struct {
+	AttachmentsDir     string        `koanf:"attachments_dir"`
+	MaxAttachments     int           `koanf:"max_attachments"`
+	MaxAttachmentBytes int64         `koanf:"max_attachment_bytes"`
+	RatePerIP          int           `koanf:"rate_per_ip"`
+	RatePerPhone       int           `koanf:"rate_per_phone"`
+	RateWindow         time.Duration `koanf:"rate_window"`
+	QueryAttemptsPerIP int           `koanf:"query_attempts_per_ip"`
+}
+
+type Mailbox struct {
+	IMAP        IMAP `koanf:"imap"`
+	SMTP        SMTP `koanf:"smtp"`
+	Acknowledge bool `koanf:"acknowledge"`
+}
+
+type IMAP struct {
+	Addr         string        `koanf:"addr"`
+	Username     string        `koanf:"username"`
+	Password     string        `koanf:"password"`
+	Folder       string        `koanf:"folder"`
+	TLS          string        `koanf:"tls"`
+	PollInterval time.Duration `koanf:"poll_interval"`
+	After        string        `koanf:"after"`
+	MoveTo       string        `koanf:"move_to"`
+}
+
+type SMTP struct {
+	Addr     string `koanf:"addr"`
+	Username string `koanf:"username"`
+	Password string `koanf:"password"`
+	From     string `koanf:"from"`
+	TLS      string `koanf:"tls"`
 }
 
 // Load reads the defaults, then path (if not empty), then HOTLINE_* environment

@@ -3,14 +3,29 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/go-gormigrate/gormigrate/v2"
 	"gorm.io/gorm"
 )
 
-// migrations are applied in order and recorded in the table "migrations"; an
+// registered holds the migrations of feature files (channels' own tables),
+// added by register from their init functions.
+var registered []*gormigrate.Migration
+
+// register adds feature migrations; IDs start with a timestamp so that the
+// sorted order is the order they were written in.
+func register(ms ...*gormigrate.Migration) { registered = append(registered, ms...) }
+
+// migrations are applied in ID order and recorded in the table "migrations"; an
 // applied migration is never edited, a change of schema is a new entry.
 func migrations() []*gormigrate.Migration {
+	all := append(coreMigrations(), registered...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	return all
+}
+
+func coreMigrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		{
 			ID: "2026112701_init",

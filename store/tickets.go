@@ -116,7 +116,7 @@ func viewOf(t Ticket) ticket.Ticket {
 		ID: t.ID, No: t.No, Channel: normalize.Channel(t.Channel), Status: ticket.Status(t.Status),
 		Nature: ticket.Nature(t.Nature), Category: t.Category, Flags: splitFlags(t.Flags), ContactID: t.ContactID,
 		Confidential: t.Confidential, ReplyWanted: t.ReplyWanted, Title: t.Title, Content: t.Content,
-		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Unit: t.UnitName, DueAt: t.DueAt, CallID: t.CallID,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Unit: t.UnitName, UnitID: t.UnitID, DueAt: t.DueAt, CallID: t.CallID,
 	}
 }
 

@@ -94,6 +94,7 @@ type Ticket struct {
 	CreatedAt    time.Time         `json:"created_at"`
 	UpdatedAt    time.Time         `json:"updated_at"`
 	Unit         string            `json:"unit"`
+	UnitID       *int64            `json:"unit_id,omitempty"`
 	DueAt        *time.Time        `json:"due_at"`
 	CallID       string            `json:"call_id,omitempty"`
 	Messages     []Message         `json:"messages,omitempty"`
