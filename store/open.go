@@ -113,8 +113,10 @@ func sqliteDSN(path string) (string, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// No _time_format: this driver version stops reading the DSN after it, which
+	// would silently drop _txlock. Times are always written in UTC, so the
+	// driver's default text format still sorts and compares correctly.
 	q.Set("_txlock", "immediate")
-	q.Set("_time_format", "sqlite")
 	return path + "?" + q.Encode(), nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hotline/normalize"
 )
@@ -147,8 +148,12 @@ func unixSeconds(raw json.RawMessage) (int64, error) {
 	return n, nil
 }
 
-// strictJSON decodes exactly one JSON value.
+// strictJSON decodes exactly one JSON value. Invalid UTF-8 is refused rather
+// than silently turned into U+FFFD by encoding/json.
 func strictJSON(b []byte, v any) error {
+	if !utf8.Valid(b) {
+		return fmt.Errorf("body is not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {

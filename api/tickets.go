@@ -1,0 +1,249 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"hotline/auth"
+	"hotline/httpx"
+	"hotline/normalize"
+	"hotline/replies"
+	"hotline/store"
+	"hotline/ticket"
+)
+
+func (a *API) listTickets(c *gin.Context) {
+	u := CurrentUser(c)
+	f := store.TicketFilter{
+		Channel: c.Query("channel"), Status: c.Query("status"), Category: c.Query("category"),
+		Phone: c.Query("phone"), Query: c.Query("q"),
+	}
+	if f.Channel != "" && !normalize.Channel(f.Channel).Valid() {
+		httpx.Error(c, http.StatusBadRequest, "invalid_channel", "unknown channel")
+		return
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			httpx.Error(c, http.StatusBadRequest, "invalid_limit", "limit must be 1..200")
+			return
+		}
+		f.Limit = n
+	}
+	if v := c.Query("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			httpx.Error(c, http.StatusBadRequest, "invalid_page", "page must be a positive number")
+			return
+		}
+		f.Page = n
+	}
+	if v := c.Query("cursor"); v != "" {
+		cur, err := decodeCursor(v)
+		if err != nil {
+			httpx.Error(c, http.StatusBadRequest, "invalid_cursor", "cursor is not valid")
+			return
+		}
+		f.Before = cur
+	}
+	if u.Role == auth.RoleUnit {
+		if u.UnitID == nil {
+			c.JSON(http.StatusOK, gin.H{"tickets": []ticket.Ticket{}})
+			return
+		}
+		f.UnitID = u.UnitID
+	}
+	ts, next, err := a.Store.ListTickets(c.Request.Context(), f)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	for i := range ts {
+		redact(u, &ts[i])
+	}
+	resp := gin.H{"tickets": ts}
+	if next != nil {
+		resp["next_cursor"] = encodeCursor(*next)
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+func (a *API) getTicket(c *gin.Context) {
+	t, err := a.visibleTicket(c, c.Param("no"))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+// visibleTicket loads a ticket the current user may see: units only their own
+// (others are "not found", so numbers cannot be probed), redacted as needed.
+func (a *API) visibleTicket(c *gin.Context, no string) (ticket.Ticket, error) {
+	t, err := a.Store.GetTicket(c.Request.Context(), no)
+	if err != nil {
+		return t, err
+	}
+	u := CurrentUser(c)
+	if u.Role == auth.RoleUnit && (u.UnitID == nil || t.Unit == "" || !sameUnit(u, t)) {
+		return ticket.Ticket{}, ticket.ErrNotFound
+	}
+	redact(u, &t)
+	return t, nil
+}
+
+// sameUnit is refined by the pipeline (which records the unit id); until a
+// ticket carries a unit, units see nothing.
+func sameUnit(u store.UserView, t ticket.Ticket) bool {
+	return t.UnitID != nil && *t.UnitID == *u.UnitID
+}
+
+// redact hides the citizen's contact data of confidential tickets from roles
+// outside the centre.
+func redact(u store.UserView, t *ticket.Ticket) {
+	if !t.Confidential || auth.CentreStaff(u.Role) {
+		return
+	}
+	t.Citizen = ticket.Citizen{Name: "（保密）"}
+	for i := range t.Messages {
+		t.Messages[i].Attachments = nil
+	}
+}
+
+type createTicketReq struct {
+	Channel      string `json:"channel"`
+	CallID       string `json:"call_id"`
+	Name         string `json:"name"`
+	Phone        string `json:"phone"`
+	Email        string `json:"email"`
+	Address      string `json:"address"`
+	Title        string `json:"title"`
+	Content      string `json:"content"`
+	Confidential bool   `json:"confidential"`
+	ReplyWanted  bool   `json:"reply_wanted"`
+}
+
+// createTicket records an agent-entered ticket, typically a phone call. The
+// call id (or an Idempotency-Key header) makes a repeated request return the
+// same ticket.
+func (a *API) createTicket(c *gin.Context) {
+	var req createTicketReq
+	if !a.bindJSON(c, &req) {
+		return
+	}
+	if req.Channel == "" {
+		req.Channel = string(normalize.Voice)
+	}
+	ch := normalize.Channel(req.Channel)
+	if !ch.Valid() {
+		httpx.Error(c, http.StatusBadRequest, "invalid_channel", "unknown channel")
+		return
+	}
+	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
+	switch {
+	case req.CallID != "":
+		key = "call:" + req.CallID
+	case key != "":
+		key = "agent:" + key
+	default:
+		key = "agent:" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.FormatInt(CurrentUser(c).ID, 10)
+	}
+	if ch == normalize.Voice && req.CallID == "" {
+		httpx.Error(c, http.StatusBadRequest, "missing_call_id", "a voice ticket needs the call_id")
+		return
+	}
+	env := normalize.Envelope{
+		Channel: ch, DedupKey: key, Title: req.Title, Text: req.Content,
+		Sender:       normalize.Sender{Name: req.Name, Phone: req.Phone, Email: req.Email, Address: req.Address},
+		Confidential: req.Confidential, ReplyWanted: req.ReplyWanted, ReceivedAt: time.Now(),
+		Meta: map[string]string{"call_id": req.CallID},
+	}
+	raw, _ := json.Marshal(req)
+	env.Raw = raw
+	r, err := a.Intake.Ingest(c.Request.Context(), env, CurrentUser(c).Username)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	t, err := a.Store.GetTicket(c.Request.Context(), r.TicketNo)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	status := http.StatusCreated
+	if r.Duplicate {
+		status = http.StatusOK
+	}
+	if a.Notify != nil && len(r.Decision.Replies) > 0 {
+		a.Notify()
+	}
+	c.JSON(status, t)
+}
+
+func (a *API) reply(c *gin.Context) {
+	var req struct {
+		Text string `json:"text"`
+		Kind string `json:"kind"`
+	}
+	if !a.bindJSON(c, &req) {
+		return
+	}
+	req.Text = normalize.CleanText(req.Text)
+	if req.Text == "" {
+		httpx.Error(c, http.StatusBadRequest, "empty_text", "reply text is empty")
+		return
+	}
+	if len([]rune(req.Text)) > 2000 {
+		httpx.Error(c, http.StatusBadRequest, "text_too_long", "reply text longer than 2000 characters")
+		return
+	}
+	if req.Kind == "" {
+		req.Kind = ticket.ReplyAgent
+	}
+	if req.Kind != ticket.ReplyAgent && !slices.Contains(replies.Kinds, req.Kind) {
+		httpx.Error(c, http.StatusBadRequest, "invalid_kind", "kind must be agent or a standard reply kind")
+		return
+	}
+	if _, err := a.visibleTicket(c, c.Param("no")); err != nil {
+		a.fail(c, err)
+		return
+	}
+	m, err := a.Store.Reply(c.Request.Context(), c.Param("no"), CurrentUser(c).Username, ticket.Reply{Kind: req.Kind, Text: req.Text})
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if a.Notify != nil {
+		a.Notify()
+	}
+	c.JSON(http.StatusCreated, m)
+}
+
+func encodeCursor(c store.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d,%d", c.CreatedAt.UnixNano(), c.ID))
+}
+
+func decodeCursor(s string) (*store.Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	ns, id, ok := strings.Cut(string(b), ",")
+	if !ok {
+		return nil, fmt.Errorf("bad cursor")
+	}
+	n, err1 := strconv.ParseInt(ns, 10, 64)
+	i, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("bad cursor")
+	}
+	return &store.Cursor{CreatedAt: time.Unix(0, n).UTC(), ID: i}, nil
+}
