@@ -19,6 +19,7 @@ import (
 
 	"hotline/api"
 	"hotline/auth"
+	mailch "hotline/channels/mail"
 	"hotline/channels/sms"
 	"hotline/channels/voice"
 	"hotline/classify"
@@ -44,6 +45,8 @@ type App struct {
 	Intake  *intake.Service
 	Outbox  *outbox.Worker
 	KB      *kb.Index
+	// Mail follows the mayor's mailbox (mailbox.imap.addr set); started by Serve.
+	Mail    *mailch.Receiver
 	Handler http.Handler
 
 	smsToken, voiceToken string
@@ -106,11 +109,15 @@ func (a *App) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	wechatReplies, err := replies.New(cfg.WeChat.Replies)
+	if err != nil {
+		return fmt.Errorf("wechat.replies: %w", err)
+	}
 	a.Intake = intake.New(a.Store, cls, a.KB, a.Metrics, intake.Options{
 		Options:      store.IngestOptions{ThreadWindow: cfg.Intake.ThreadWindow, RawMax: cfg.Intake.RawMaxBytes},
 		MaxTextChars: cfg.Intake.MaxTextChars,
 		KBMinScore:   cfg.KB.ConfidentScore,
-		AutoReply:    map[normalize.Channel]replies.Set{normalize.SMS: smsReplies},
+		AutoReply:    map[normalize.Channel]replies.Set{normalize.SMS: smsReplies, normalize.WeChat: wechatReplies},
 		Threaded:     map[normalize.Channel]bool{normalize.SMS: true, normalize.WeChat: true},
 	})
 	senders, err := a.senders()
@@ -167,6 +174,12 @@ func (a *App) senders() (map[string]outbox.Sender, error) {
 	case "cmpp":
 		return nil, errors.New("sms.outbound.provider cmpp: the CMPP client is not available in this build (see README)")
 	}
+	if err := a.addWeChatSender(out); err != nil {
+		return nil, err
+	}
+	if err := a.addMailSender(out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -218,7 +231,9 @@ func (a *App) router() http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.Use(httpx.Recover(a.Log), httpx.RequestID(), a.Metrics.Middleware(), httpx.AccessLog(a.Log))
 	r.NoRoute(func(c *gin.Context) { httpx.Error(c, http.StatusNotFound, "not_found", "no such path") })
-	r.NoMethod(func(c *gin.Context) { httpx.Error(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed") })
+	r.NoMethod(func(c *gin.Context) {
+		httpx.Error(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+	})
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
 	r.GET("/metrics", gin.WrapH(a.Metrics.Handler()))
@@ -228,6 +243,10 @@ func (a *App) router() http.Handler {
 	(&sms.Webhook{Intake: ingest, Token: func() string { return a.smsToken }, MaxBody: maxBody,
 		MaxChars: a.Cfg.Intake.MaxTextChars, Loc: a.Cfg.City.Location(), Log: a.Log}).Routes(r)
 	(&voice.Webhook{Recorder: callRecorder{a.Store}, Token: func() string { return a.voiceToken }, MaxBody: maxBody, Log: a.Log}).Routes(r)
+	a.webRoutes(r)
+	if err := a.wechatRoutes(r); err != nil { // the configuration was checked by senders()
+		a.Log.Error("wechat channel not started", "err", err)
+	}
 	(&api.API{Store: a.Store, Intake: a.Intake, Notify: a.Outbox.Notify, TokenTTL: a.Cfg.Auth.TokenTTL, MaxBody: maxBody, Log: a.Log}).Routes(r)
 	return r
 }
@@ -289,6 +308,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		defer wg.Done()
 		a.Outbox.Run(workCtx)
 	}()
+	a.startMail(workCtx, &wg)
 	if iv := a.Cfg.KB.ReloadInterval; iv > 0 {
 		wg.Add(1)
 		go func() {

@@ -88,6 +88,7 @@ func (s *Service) Ingest(ctx context.Context, env normalize.Envelope, actor stri
 	o := s.o.Options
 	o.Thread = s.o.Threaded[env.Channel]
 	o.Actor = actor
+	o.PassiveReplies = env.Meta["passive_reply"] == "1" // the channel answers them in its response
 	r, err := s.store.Ingest(ctx, env, o, decide)
 	if err != nil {
 		return Result{}, err

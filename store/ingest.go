@@ -24,6 +24,10 @@ type IngestOptions struct {
 	// RawMax cuts the stored raw payload (0: keep all).
 	RawMax int
 	Actor  string
+	// PassiveReplies: the channel answers decide's replies in its own response
+	// (WeChat's passive reply), so they are recorded as sent outbound messages,
+	// linked to this inbound message, and nothing is queued in the outbox.
+	PassiveReplies bool
 }
 
 // Ingest stores an inbound message exactly once: it matches the contact, joins
@@ -99,7 +103,7 @@ func (s *Store) ingestTx(ctx context.Context, tx *gorm.DB, env normalize.Envelop
 	t := joined
 	from := ""
 	if t == nil {
-		no, err := s.numbers.Next(ctx, tx, env.ReceivedAt)
+		no, err := s.numbers.Next(ctx, tx, now) // the day it was registered, not the provider's clock
 		if err != nil {
 			return ticket.Receipt{}, err
 		}
@@ -144,6 +148,12 @@ func (s *Store) ingestTx(ctx context.Context, tx *gorm.DB, env normalize.Envelop
 	}
 	citizen := citizenOf(contact)
 	for _, rep := range d.Replies {
+		if o.PassiveReplies {
+			if err := recordPassiveReply(tx, t, rep, m.ID, now); err != nil {
+				return ticket.Receipt{}, err
+			}
+			continue
+		}
 		if _, err := queueReply(tx, t, citizen, rep, "system", now); err != nil {
 			return ticket.Receipt{}, err
 		}

@@ -17,6 +17,7 @@ import (
 // inside the caller's transaction, so a rollback gives the number back.
 type numberAllocator struct {
 	s     *Store
+	db    *gorm.DB // PostgreSQL: a pool of its own, see Open
 	block int64
 
 	mu   sync.Mutex
@@ -25,11 +26,11 @@ type numberAllocator struct {
 	end  int64 // last number of the reserved block
 }
 
-func newNumberAllocator(s *Store, block int) *numberAllocator {
+func newNumberAllocator(s *Store, db *gorm.DB, block int) *numberAllocator {
 	if block < 1 {
 		block = 1
 	}
-	return &numberAllocator{s: s, block: int64(block)}
+	return &numberAllocator{s: s, db: db, block: int64(block)}
 }
 
 func (a *numberAllocator) Next(ctx context.Context, tx *gorm.DB, now time.Time) (string, error) {
@@ -45,7 +46,7 @@ func (a *numberAllocator) Next(ctx context.Context, tx *gorm.DB, now time.Time) 
 	defer a.mu.Unlock()
 	if day != a.day || a.next > a.end {
 		var last int64
-		err := a.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			var err error
 			last, err = reserve(tx, day, a.block)
 			return err

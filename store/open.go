@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -36,6 +37,7 @@ type Store struct {
 	driver  string
 	loc     *time.Location
 	numbers *numberAllocator
+	extra   []io.Closer // further pools to close
 }
 
 // Open connects, tunes the connection and runs pending migrations.
@@ -86,7 +88,21 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("connect %s: %w", o.Driver, err)
 	}
 	s := &Store{db: db, driver: o.Driver, loc: o.Location}
-	s.numbers = newNumberAllocator(s, o.NumberBlock)
+	numDB := db
+	if o.Driver == "postgres" {
+		// Ticket-number blocks are reserved while an intake transaction holds a
+		// pooled connection; a pool of their own means a full main pool can
+		// never leave them waiting for a connection (a deadlock).
+		if numDB, err = gorm.Open(postgres.New(postgres.Config{DSN: o.DSN}), gcfg); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("open %s: %w", o.Driver, err)
+		}
+		if nsql, err := numDB.DB(); err == nil {
+			nsql.SetMaxOpenConns(2)
+			s.extra = append(s.extra, nsql)
+		}
+	}
+	s.numbers = newNumberAllocator(s, numDB, o.NumberBlock)
 	if err := s.Migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -143,6 +159,9 @@ func (s *Store) Close() error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
+	}
+	for _, c := range s.extra {
+		c.Close()
 	}
 	if err := sqlDB.Close(); err != nil {
 		return err

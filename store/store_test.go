@@ -236,3 +236,33 @@ func mustLoc() *time.Location {
 	l, _ := time.LoadLocation("Asia/Shanghai")
 	return l
 }
+
+// More concurrent intakes than pooled connections must not starve the
+// ticket-number reservation (it once waited for a connection that every
+// blocked intake held).
+func TestIngestWithSmallPool(t *testing.T) {
+	for _, d := range storetest.Drivers() {
+		t.Run(d, func(t *testing.T) {
+			o := storetest.Options(t, d)
+			o.MaxOpenConns, o.NumberBlock = 2, 1
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			s, err := store.Open(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var wg sync.WaitGroup
+			for i := range 24 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := s.Ingest(ctx, sms(fmt.Sprintf("p%d", i), fmt.Sprintf("135111100%02d", i), "噪音扰民"), store.IngestOptions{}, keep); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}

@@ -114,7 +114,7 @@ func (r ticketRow) view() ticket.Ticket {
 func viewOf(t Ticket) ticket.Ticket {
 	return ticket.Ticket{
 		ID: t.ID, No: t.No, Channel: normalize.Channel(t.Channel), Status: ticket.Status(t.Status),
-		Nature: ticket.Nature(t.Nature), Category: t.Category, Flags: splitFlags(t.Flags), ContactID: t.ContactID,
+		Nature: ticket.Nature(t.Nature), Category: t.Category, Flags: append([]string{}, splitFlags(t.Flags)...), ContactID: t.ContactID,
 		Confidential: t.Confidential, ReplyWanted: t.ReplyWanted, Title: t.Title, Content: t.Content,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Unit: t.UnitName, UnitID: t.UnitID, DueAt: t.DueAt, CallID: t.CallID,
 	}
