@@ -10,17 +10,6 @@ import (
 	"hotline/normalize"
 )
 
-// Status of a ticket in the handling loop of the work standard.
-type Status string
-
-const (
-	StatusIntake    Status = "intake"    // 受理中: waiting for an agent to dispose of it
-	StatusAnswered  Status = "answered"  // 已答复: answered directly, waiting for follow-up or close
-	StatusClosed    Status = "closed"    // 已办结
-	StatusArchived  Status = "archived"  // 已归档
-	StatusDiscarded Status = "discarded" // 无效: incomplete or empty contact, not counted
-)
-
 // Nature is the standard's 性质分类.
 type Nature string
 
