@@ -206,15 +206,13 @@ func upsertContact(tx *gorm.DB, s normalize.Sender) (Contact, error) {
 		}
 	} else {
 		c = Contact{Name: clip(s.Name, 100), Phone: s.Phone, OpenID: s.OpenID, Email: clip(s.Email, 200), Address: clip(s.Address, 300)}
+		// One round trip: insert, or touch the existing row, and read it back.
 		err := tx.Clauses(clause.OnConflict{
 			Columns:     []clause.Column{{Name: col}},
 			TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: col + " <> ''"}}},
 			DoUpdates:   clause.Assignments(map[string]any{"updated_at": time.Now().UTC()}),
-		}).Create(&c).Error
+		}, clause.Returning{}).Create(&c).Error
 		if err != nil {
-			return c, err
-		}
-		if err := tx.Where(col+" = ?", val).Take(&c).Error; err != nil {
 			return c, err
 		}
 	}

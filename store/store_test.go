@@ -266,3 +266,29 @@ func TestIngestWithSmallPool(t *testing.T) {
 		})
 	}
 }
+
+func TestContactMatchedByPhoneLearnsButKeeps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		first := sms("c1", "13811112222", "路灯坏了")
+		first.Sender.Name = "张先生"
+		r1, err := s.Ingest(ctx, first, store.IngestOptions{}, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		web := normalize.Envelope{Channel: normalize.Website, DedupKey: "w1", Text: "噪音扰民",
+			Sender: normalize.Sender{Name: "张三", Phone: "13811112222", Address: "德城区新湖大街1号", Email: "z@example.cn"}}
+		r2, err := s.Ingest(ctx, web, store.IngestOptions{}, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := s.GetTicket(ctx, r1.TicketNo)
+		b, _ := s.GetTicket(ctx, r2.TicketNo)
+		if a.ContactID != b.ContactID {
+			t.Fatalf("same phone, two contacts: %d %d", a.ContactID, b.ContactID)
+		}
+		if b.Citizen.Name != "张先生" || b.Citizen.Address != "德城区新湖大街1号" || b.Citizen.Email != "z@example.cn" {
+			t.Fatalf("contact %+v", b.Citizen)
+		}
+	})
+}
