@@ -99,6 +99,13 @@ wait_port() {
 	return 1
 }
 
+# The master is started in its own session with its standard streams closed:
+# it must not hold the caller's pipes open nor share its process group.
+start_master() {
+	setsid dovecot -c "$conf" </dev/null >/dev/null 2>&1
+	wait_port
+}
+
 stop() {
 	if [ -f "$conf" ]; then
 		dovecot -c "$conf" stop >/dev/null 2>&1 || true
@@ -114,8 +121,7 @@ start)
 	install
 	stop
 	configure
-	dovecot -c "$conf"
-	wait_port
+	start_master
 	echo "export HOTLINE_TEST_IMAP_ADDR=127.0.0.1:$port"
 	echo "export HOTLINE_TEST_IMAP_USER=$login"
 	echo "export HOTLINE_TEST_IMAP_PASSWORD=$password"
@@ -123,8 +129,7 @@ start)
 	;;
 restart)
 	stop
-	dovecot -c "$conf"
-	wait_port
+	start_master
 	;;
 stop)
 	stop

@@ -229,6 +229,9 @@ func (a *App) router() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(a.Cfg.HTTP.TrustedProxies); err != nil {
+		a.Log.Error("http.trusted_proxies", "err", err) // validated by configs.Load
+	}
 	r.Use(httpx.Recover(a.Log), httpx.RequestID(), a.Metrics.Middleware(), httpx.AccessLog(a.Log))
 	r.NoRoute(func(c *gin.Context) { httpx.Error(c, http.StatusNotFound, "not_found", "no such path") })
 	r.NoMethod(func(c *gin.Context) {

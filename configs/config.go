@@ -5,6 +5,7 @@ package configs
 import (
 	_ "embed"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -40,6 +41,12 @@ type Config struct {
 	WeChat   WeChat   `koanf:"wechat"`
 	Website  Website  `koanf:"website"`
 	Mailbox  Mailbox  `koanf:"mailbox"`
+	Inbox    Inbox    `koanf:"inbox"`
+	Province Province `koanf:"province"`
+
+	Calendar  Calendar  `koanf:"calendar"`
+	Deadlines Deadlines `koanf:"deadlines"`
+	Pipeline  Pipeline  `koanf:"pipeline"`
 }
 
 type City struct {
@@ -64,6 +71,7 @@ type HTTP struct {
 	ReadTimeout     time.Duration `koanf:"read_timeout"`
 	WriteTimeout    time.Duration `koanf:"write_timeout"`
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	TrustedProxies  []string      `koanf:"trusted_proxies"`
 }
 
 type Store struct {
@@ -200,6 +208,64 @@ type SMTP struct {
 	TLS      string `koanf:"tls"`
 }
 
+// Calendar is the working calendar (package hotline/calendar checks it).
+type Calendar struct {
+	WorkStart  string   `koanf:"work_start"`
+	WorkEnd    string   `koanf:"work_end"`
+	LunchStart string   `koanf:"lunch_start"`
+	LunchEnd   string   `koanf:"lunch_end"`
+	Weekend    []string `koanf:"weekend"`
+	Holidays   []string `koanf:"holidays"`
+	Workdays   []string `koanf:"workdays"`
+}
+
+// Deadlines are the pipeline's time limits (package hotline/pipeline).
+type Deadlines struct {
+	TransferCutoff         string         `koanf:"transfer_cutoff"`
+	OvernightDue           string         `koanf:"overnight_due"`
+	UrgentTransferWithin   time.Duration  `koanf:"urgent_transfer_within"`
+	ReplyWorkingDays       int            `koanf:"reply_working_days"`
+	UrgentReplyWorkingDays int            `koanf:"urgent_reply_working_days"`
+	ReplyDaysByNature      map[string]int `koanf:"reply_working_days_by_nature"`
+	ReplyDaysByCategory    map[string]int `koanf:"reply_working_days_by_category"`
+	ExtensionMaxDays       int            `koanf:"extension_max_days"`
+	FollowupWithin         time.Duration  `koanf:"followup_within"`
+}
+
+// Pipeline tunes the handling pipeline's background work and data.
+type Pipeline struct {
+	SchedulerInterval time.Duration `koanf:"scheduler_interval"`
+	ArchiveAfter      time.Duration `koanf:"archive_after"`
+	UnitsFile         string        `koanf:"units_file"`
+	AnswerAlertWithin time.Duration `koanf:"answer_alert_within"`
+	Hot               Hot           `koanf:"hot"`
+}
+
+// Hot is the spike detector of hot issues (热点).
+type Hot struct {
+	Window          time.Duration `koanf:"window"`
+	BaselineWindows int           `koanf:"baseline_windows"`
+	MinCount        int           `koanf:"min_count"`
+	Factor          float64       `koanf:"factor"`
+}
+
+//go:embed units.csv
+var builtinUnits []byte
+
+// BuiltinUnits returns the embedded configs/units.csv, imported on the first
+// start when pipeline.units_file is empty. Callers must not modify it.
+func (Pipeline) BuiltinUnits() []byte { return builtinUnits }
+
+// Province is the provincial exchange (省长信箱 cases; see docs/province.md).
+type Province struct {
+	BaseURL            string        `koanf:"base_url"`
+	Secret             string        `koanf:"secret"`
+	PreviousSecret     string        `koanf:"previous_secret"`
+	AttachmentsDir     string        `koanf:"attachments_dir"`
+	AttachmentMaxBytes int64         `koanf:"attachment_max_bytes"`
+	AttachmentTimeout  time.Duration `koanf:"attachment_timeout"`
+}
+
 // Load reads the defaults, then path (if not empty), then HOTLINE_* environment
 // variables, and validates the result.
 func Load(path string) (*Config, error) {
@@ -268,6 +334,11 @@ func (c *Config) validate() error {
 	if c.SMS.Outbound.Provider == "http" && c.SMS.Outbound.HTTPURL == "" {
 		return fmt.Errorf("sms.outbound.http_url is required for the http provider")
 	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return fmt.Errorf("http.trusted_proxies: %q is neither an IP nor a CIDR", p)
+		}
+	}
 	if c.HTTP.MaxBodyBytes <= 0 {
 		return fmt.Errorf("http.max_body_bytes must be positive")
 	}
@@ -278,4 +349,11 @@ func (c *Config) validate() error {
 		c.Store.TicketNumberBlock = 1
 	}
 	return nil
+}
+
+// Inbox tunes the agents' unified inbox (package hotline/inbox).
+type Inbox struct {
+	SLA      time.Duration `koanf:"sla"`
+	LivePoll time.Duration `koanf:"live_poll"`
+	Canned   []string      `koanf:"canned"`
 }
