@@ -15,6 +15,10 @@ import (
 	"hotline/ticket"
 )
 
+// afterCreate holds per-channel work done in the transaction that creates a
+// ticket (set from feature files' init, e.g. province.go).
+var afterCreate = map[normalize.Channel]func(tx *gorm.DB, t *Ticket, env normalize.Envelope) error{}
+
 // IngestOptions tune one Ingest call.
 type IngestOptions struct {
 	// Thread: join the contact's open intake ticket of the same channel opened
@@ -76,12 +80,12 @@ func (s *Store) ingestTx(ctx context.Context, tx *gorm.DB, env normalize.Envelop
 	if actor == "" {
 		actor = "system"
 	}
-	contact, err := upsertContact(tx, env.Sender)
+	contact, isNew, err := upsertContact(tx, env.Sender)
 	if err != nil {
 		return ticket.Receipt{}, err
 	}
 	var joined *Ticket
-	if o.Thread && contact.ID != 0 {
+	if o.Thread && !isNew { // a new contact has no ticket to join
 		var t Ticket
 		err := tx.Where("contact_id = ? AND status = ? AND channel = ? AND created_at >= ?",
 			contact.ID, string(ticket.StatusIntake), string(env.Channel), now.Add(-o.ThreadWindow)).
@@ -102,6 +106,7 @@ func (s *Store) ingestTx(ctx context.Context, tx *gorm.DB, env normalize.Envelop
 
 	t := joined
 	from := ""
+	var batch replyBatch // written at the end, one statement per table
 	if t == nil {
 		no, err := s.numbers.Next(ctx, tx, now) // the day it was registered, not the provider's clock
 		if err != nil {
@@ -117,8 +122,16 @@ func (s *Store) ingestTx(ctx context.Context, tx *gorm.DB, env normalize.Envelop
 		if err := tx.Create(t).Error; err != nil {
 			return ticket.Receipt{}, err
 		}
-		if err := addEvent(tx, t.ID, "created", actor, "", t.Status, d.Note); err != nil {
-			return ticket.Receipt{}, err
+		if h := afterCreate[env.Channel]; h != nil {
+			// The hook may read the audit trail: write the event before it.
+			if err := addEvent(tx, t.ID, "created", actor, "", t.Status, d.Note); err != nil {
+				return ticket.Receipt{}, err
+			}
+			if err := h(tx, t, env); err != nil {
+				return ticket.Receipt{}, err
+			}
+		} else {
+			batch.event(t.ID, "created", actor, "", t.Status, d.Note, now)
 		}
 	} else {
 		from = t.Status
@@ -128,9 +141,7 @@ func (s *Store) ingestTx(ctx context.Context, tx *gorm.DB, env normalize.Envelop
 		if err := tx.Model(t).Select("content", "nature", "category", "flags", "status", "updated_at").Updates(t).Error; err != nil {
 			return ticket.Receipt{}, err
 		}
-		if err := addEvent(tx, t.ID, "message_joined", actor, from, t.Status, d.Note); err != nil {
-			return ticket.Receipt{}, err
-		}
+		batch.event(t.ID, "message_joined", actor, from, t.Status, d.Note, now)
 	}
 
 	key := env.DedupKey
@@ -143,18 +154,20 @@ func (s *Store) ingestTx(ctx context.Context, tx *gorm.DB, env normalize.Envelop
 	if len(env.Attachments) == 0 {
 		m.Attachments = ""
 	}
-	if err := tx.Create(&m).Error; err != nil {
-		return ticket.Receipt{}, err
-	}
 	citizen := citizenOf(contact)
+	var passive []ticket.Reply
 	for _, rep := range d.Replies {
 		if o.PassiveReplies {
-			if err := recordPassiveReply(tx, t, rep, m.ID, now); err != nil {
-				return ticket.Receipt{}, err
-			}
+			passive = append(passive, rep) // recorded below, linked to the inbound message
 			continue
 		}
-		if _, err := queueReply(tx, t, citizen, rep, "system", now); err != nil {
+		batch.add(t, citizen, rep, "system", now)
+	}
+	if err := batch.write(tx, &m); err != nil {
+		return ticket.Receipt{}, err
+	}
+	for _, rep := range passive {
+		if err := recordPassiveReply(tx, t, rep, m.ID, now); err != nil {
 			return ticket.Receipt{}, err
 		}
 	}
@@ -179,9 +192,8 @@ func applyDecision(t *Ticket, d ticket.Decision) {
 }
 
 // upsertContact finds the contact by phone, else openid, else e-mail, creating
-// it if needed, and fills in what it did not know yet.
-func upsertContact(tx *gorm.DB, s normalize.Sender) (Contact, error) {
-	var c Contact
+// it if needed (isNew), and fills in what it did not know yet.
+func upsertContact(tx *gorm.DB, s normalize.Sender) (c Contact, isNew bool, err error) {
 	var col, val string
 	switch {
 	case s.Phone != "":
@@ -193,16 +205,16 @@ func upsertContact(tx *gorm.DB, s normalize.Sender) (Contact, error) {
 	default:
 		// Anonymous (e.g. a web letter without phone): a contact of its own.
 		c = Contact{Name: clip(s.Name, 100), Address: clip(s.Address, 300)}
-		return c, tx.Create(&c).Error
+		return c, true, tx.Create(&c).Error
 	}
 	if col == "email" {
 		// E-mail has no unique index (people share addresses): take the newest.
 		if err := tx.Where("email = ?", val).Order("id DESC").Limit(1).Find(&c).Error; err != nil {
-			return c, err
+			return c, false, err
 		}
 		if c.ID == 0 {
 			c = Contact{Name: clip(s.Name, 100), Email: clip(s.Email, 200), Address: clip(s.Address, 300)}
-			return c, tx.Create(&c).Error
+			return c, true, tx.Create(&c).Error
 		}
 	} else {
 		c = Contact{Name: clip(s.Name, 100), Phone: s.Phone, OpenID: s.OpenID, Email: clip(s.Email, 200), Address: clip(s.Address, 300)}
@@ -213,8 +225,10 @@ func upsertContact(tx *gorm.DB, s normalize.Sender) (Contact, error) {
 			DoUpdates:   clause.Assignments(map[string]any{"updated_at": time.Now().UTC()}),
 		}, clause.Returning{}).Create(&c).Error
 		if err != nil {
-			return c, err
+			return c, false, err
 		}
+		// Insert stamps both times alike; the conflict update moves only updated_at.
+		isNew = c.CreatedAt.Equal(c.UpdatedAt)
 	}
 	// Learn what the contact did not have yet; never overwrite what we knew.
 	upd := map[string]any{}
@@ -229,10 +243,10 @@ func upsertContact(tx *gorm.DB, s normalize.Sender) (Contact, error) {
 	}
 	if len(upd) > 0 {
 		if err := tx.Model(&c).Updates(upd).Error; err != nil {
-			return c, err
+			return c, isNew, err
 		}
 	}
-	return c, nil
+	return c, isNew, nil
 }
 
 func addEvent(tx *gorm.DB, ticketID int64, typ, actor, from, to, note string) error {
@@ -241,26 +255,79 @@ func addEvent(tx *gorm.DB, ticketID int64, typ, actor, from, to, note string) er
 
 // queueReply writes an outbound message and its outbox item.
 func queueReply(tx *gorm.DB, t *Ticket, c ticket.Citizen, rep ticket.Reply, actor string, now time.Time) (Message, error) {
+	var b replyBatch
+	b.add(t, c, rep, actor, now)
+	if err := b.write(tx, nil); err != nil {
+		return Message{}, err
+	}
+	return b.msgs[0], nil
+}
+
+// replyBatch gathers outbound messages, their outbox items and audit events so
+// that a transaction writes each kind with one statement.
+type replyBatch struct {
+	msgs   []Message
+	routes []route // parallel to msgs; via "" when the citizen is unreachable
+	events []TicketEvent
+}
+
+type route struct{ via, to, ticketNo, kind, text string }
+
+func (b *replyBatch) add(t *Ticket, c ticket.Citizen, rep ticket.Reply, actor string, now time.Time) {
 	m := Message{TicketID: t.ID, Channel: t.Channel, Direction: "out", Kind: rep.Kind, Text: rep.Text,
 		Delivery: ticket.DeliveryQueued, Actor: actor, At: now, CreatedAt: now}
 	via, to, ok := ticket.Route(normalize.Channel(t.Channel), c)
 	if !ok {
 		m.Delivery, m.Error = ticket.DeliveryDead, "citizen has no reachable address"
-		if err := tx.Create(&m).Error; err != nil {
-			return m, err
+		b.event(t.ID, "reply_undeliverable", actor, "", "", m.Error, now)
+		via = ""
+	} else {
+		b.event(t.ID, "reply_queued", actor, "", "", rep.Kind, now)
+	}
+	b.msgs = append(b.msgs, m)
+	b.routes = append(b.routes, route{via: via, to: to, ticketNo: t.No, kind: rep.Kind, text: rep.Text})
+}
+
+func (b *replyBatch) event(ticketID int64, typ, actor, from, to, note string, at time.Time) {
+	b.events = append(b.events, TicketEvent{TicketID: ticketID, Type: typ, Actor: actor, From: from, To: to, Note: note, At: at})
+}
+
+// write inserts the messages (after first, e.g. the inbound message, when not
+// nil), then the outbox items that point at them, then the events.
+func (b *replyBatch) write(tx *gorm.DB, first *Message) error {
+	msgs := b.msgs
+	if first != nil {
+		msgs = append([]Message{*first}, b.msgs...)
+	}
+	if len(msgs) > 0 {
+		if err := tx.Create(&msgs).Error; err != nil {
+			return err
 		}
-		return m, addEvent(tx, t.ID, "reply_undeliverable", actor, "", "", m.Error)
 	}
-	if err := tx.Create(&m).Error; err != nil {
-		return m, err
+	if first != nil {
+		*first, msgs = msgs[0], msgs[1:]
 	}
-	payload, _ := json.Marshal(map[string]string{"text": rep.Text, "ticket_no": t.No, "kind": rep.Kind})
-	item := OutboxItem{TicketID: t.ID, MessageID: &m.ID, Kind: via, OrderKey: via + ":" + t.No, Recipient: to,
-		Payload: string(payload), Status: outboxPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
-	if err := tx.Create(&item).Error; err != nil {
-		return m, err
+	b.msgs = msgs
+	var items []OutboxItem
+	for i, r := range b.routes {
+		if r.via == "" {
+			continue
+		}
+		payload, _ := json.Marshal(map[string]string{"text": r.text, "ticket_no": r.ticketNo, "kind": r.kind})
+		now := msgs[i].CreatedAt
+		items = append(items, OutboxItem{TicketID: msgs[i].TicketID, MessageID: &msgs[i].ID, Kind: r.via,
+			OrderKey: r.via + ":" + r.ticketNo, Recipient: r.to, Payload: string(payload), Status: outboxPending,
+			NextAttemptAt: now, CreatedAt: now, UpdatedAt: now})
 	}
-	return m, addEvent(tx, t.ID, "reply_queued", actor, "", "", rep.Kind)
+	if len(items) > 0 {
+		if err := tx.Create(&items).Error; err != nil {
+			return err
+		}
+	}
+	if len(b.events) > 0 {
+		return tx.Create(&b.events).Error
+	}
+	return nil
 }
 
 func citizenOf(c Contact) ticket.Citizen {
