@@ -25,7 +25,7 @@ import (
 type Store interface {
 	ListTickets(ctx context.Context, f store.TicketFilter) ([]ticket.Ticket, *store.Cursor, error)
 	GetTicket(ctx context.Context, no string) (ticket.Ticket, error)
-	Reply(ctx context.Context, no, actor string, rep ticket.Reply) (ticket.Message, error)
+	ReplyVia(ctx context.Context, no, actor string, rep ticket.Reply, via string) (ticket.Message, error)
 	UserForLogin(ctx context.Context, username string) (store.UserView, string, error)
 	SaveToken(ctx context.Context, tok string, userID int64, expires time.Time) error
 	UserByToken(ctx context.Context, tok string) (store.UserView, error)

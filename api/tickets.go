@@ -192,6 +192,9 @@ func (a *API) reply(c *gin.Context) {
 	var req struct {
 		Text string `json:"text"`
 		Kind string `json:"kind"`
+		// Via overrides the route: "sms" answers a WeChat or mail citizen on
+		// their phone (e.g. after WeChat's 48-hour window closed).
+		Via string `json:"via"`
 	}
 	if !a.bindJSON(c, &req) {
 		return
@@ -212,11 +215,17 @@ func (a *API) reply(c *gin.Context) {
 		httpx.Error(c, http.StatusBadRequest, "invalid_kind", "kind must be agent or a standard reply kind")
 		return
 	}
+	switch req.Via {
+	case "", ticket.ViaSMS, ticket.ViaWeChat, ticket.ViaEmail:
+	default:
+		httpx.Error(c, http.StatusBadRequest, "invalid_via", "via must be sms, wechat or email")
+		return
+	}
 	if _, err := a.visibleTicket(c, c.Param("no")); err != nil {
 		a.fail(c, err)
 		return
 	}
-	m, err := a.Store.Reply(c.Request.Context(), c.Param("no"), CurrentUser(c).Username, ticket.Reply{Kind: req.Kind, Text: req.Text})
+	m, err := a.Store.ReplyVia(c.Request.Context(), c.Param("no"), CurrentUser(c).Username, ticket.Reply{Kind: req.Kind, Text: req.Text}, req.Via)
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -263,3 +263,15 @@ func TestHealth(t *testing.T) {
 		t.Fatal("metrics lack outbox depth")
 	}
 }
+
+// An agent can answer on another route than the ticket's channel, e.g. SMS to a
+// mail citizen's phone; a route the citizen has no address for is refused.
+func TestReplyViaChosenRoute(t *testing.T) {
+	e := start(t, "sqlite")
+	var tk ticket.Ticket
+	e.do("POST", "/api/v1/tickets", e.token, `{"channel":"mayor_mailbox","name":"李女士","phone":"13655556666","email":"li@example.cn","content":"反映小区噪音扰民问题"}`, 201, &tk)
+	e.do("POST", "/api/v1/tickets/"+tk.No+"/replies", e.token, `{"text":"已转市生态环境局处理。","via":"sms"}`, 201, nil)
+	eventually(t, "SMS fallback delivered", func() bool { return len(e.gw.texts("13655556666")) == 1 })
+	e.do("POST", "/api/v1/tickets/"+tk.No+"/replies", e.token, `{"text":"x","via":"wechat"}`, 409, nil)
+	e.do("POST", "/api/v1/tickets/"+tk.No+"/replies", e.token, `{"text":"x","via":"fax"}`, 400, nil)
+}

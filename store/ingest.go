@@ -274,9 +274,21 @@ type replyBatch struct {
 type route struct{ via, to, ticketNo, kind, text string }
 
 func (b *replyBatch) add(t *Ticket, c ticket.Citizen, rep ticket.Reply, actor string, now time.Time) {
+	b.addVia(t, c, rep, actor, now, "")
+}
+
+// addVia is add on a chosen route ("" = the ticket's own, see ticket.Route).
+func (b *replyBatch) addVia(t *Ticket, c ticket.Citizen, rep ticket.Reply, actor string, now time.Time, via string) {
 	m := Message{TicketID: t.ID, Channel: t.Channel, Direction: "out", Kind: rep.Kind, Text: rep.Text,
 		Delivery: ticket.DeliveryQueued, Actor: actor, At: now, CreatedAt: now}
-	via, to, ok := ticket.Route(normalize.Channel(t.Channel), c)
+	var to string
+	var ok bool
+	if via == "" {
+		via, to, ok = ticket.Route(normalize.Channel(t.Channel), c)
+	} else {
+		to, ok = ticket.RouteVia(via, c)
+		m.Channel = viaChannel(via, t.Channel)
+	}
 	if !ok {
 		m.Delivery, m.Error = ticket.DeliveryDead, "citizen has no reachable address"
 		b.event(t.ID, "reply_undeliverable", actor, "", "", m.Error, now)
@@ -328,6 +340,19 @@ func (b *replyBatch) write(tx *gorm.DB, first *Message) error {
 		return tx.Create(&b.events).Error
 	}
 	return nil
+}
+
+// viaChannel is the channel an explicitly routed message is shown under.
+func viaChannel(via, fallback string) string {
+	switch via {
+	case ticket.ViaSMS:
+		return string(normalize.SMS)
+	case ticket.ViaWeChat:
+		return string(normalize.WeChat)
+	case ticket.ViaEmail:
+		return string(normalize.MayorMailbox)
+	}
+	return fallback
 }
 
 func citizenOf(c Contact) ticket.Citizen {

@@ -161,6 +161,13 @@ func (s *Store) GetTicket(ctx context.Context, no string) (ticket.Ticket, error)
 
 // Reply queues an agent's reply through the ticket's channel.
 func (s *Store) Reply(ctx context.Context, no, actor string, rep ticket.Reply) (ticket.Message, error) {
+	return s.ReplyVia(ctx, no, actor, rep, "")
+}
+
+// ReplyVia queues an agent's reply on a chosen route (ticket.ViaSMS ...; "" is
+// the ticket's own channel): e.g. SMS to the bound phone of a WeChat citizen
+// whose customer-service window has closed. An unreachable route is ErrConflict.
+func (s *Store) ReplyVia(ctx context.Context, no, actor string, rep ticket.Reply, via string) (ticket.Message, error) {
 	var out ticket.Message
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var t Ticket
@@ -174,14 +181,21 @@ func (s *Store) Reply(ctx context.Context, no, actor string, rep ticket.Reply) (
 		if err := tx.Where("id = ?", t.ContactID).Limit(1).Find(&c).Error; err != nil {
 			return err
 		}
+		if via != "" {
+			if _, ok := ticket.RouteVia(via, citizenOf(c)); !ok {
+				return fmt.Errorf("%w: the citizen has no address for %s", ticket.ErrConflict, via)
+			}
+		}
 		now := time.Now().UTC()
-		m, err := queueReply(tx, &t, citizenOf(c), rep, actor, now)
-		if err != nil {
+		var b replyBatch
+		b.addVia(&t, citizenOf(c), rep, actor, now, via)
+		if err := b.write(tx, nil); err != nil {
 			return err
 		}
 		if err := tx.Model(&t).Update("updated_at", now).Error; err != nil {
 			return err
 		}
+		m := b.msgs[0]
 		out = ticket.Message{ID: m.ID, Direction: "out", Channel: normalize.Channel(m.Channel), Kind: m.Kind, Text: m.Text, At: m.At, Delivery: m.Delivery, Error: m.Error}
 		return nil
 	})

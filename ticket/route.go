@@ -30,3 +30,17 @@ func Route(ch normalize.Channel, c Citizen) (via, to string, ok bool) {
 }
 
 func isMobile(p string) bool { return len(p) == 11 && p[0] == '1' }
+
+// RouteVia is the recipient of citizen c on an explicitly chosen route, e.g. SMS
+// to the bound phone when a WeChat customer-service window has closed.
+func RouteVia(via string, c Citizen) (to string, ok bool) {
+	switch via {
+	case ViaSMS:
+		return c.Phone, c.Phone != "" && isMobile(c.Phone)
+	case ViaWeChat:
+		return c.OpenID, c.OpenID != ""
+	case ViaEmail:
+		return c.Email, c.Email != ""
+	}
+	return "", false
+}
