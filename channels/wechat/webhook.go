@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -220,7 +221,7 @@ func (w *Webhook) reply(c *gin.Context, m Message, text string, safe bool, nonce
 		return
 	}
 	now := w.Now()
-	doc, err := TextReply(m, text, now)
+	doc, err := TextReply(m, fitPassive(text), now)
 	if err == nil && safe {
 		if nonce == "" {
 			nonce = randomNonce()
@@ -234,6 +235,24 @@ func (w *Webhook) reply(c *gin.Context, m Message, text string, safe bool, nonce
 		return
 	}
 	c.Data(http.StatusOK, "application/xml; charset=utf-8", doc)
+}
+
+// maxPassiveBytes is WeChat's limit for a passive text reply (2048 bytes);
+// longer ones are not shown to the citizen at all.
+const maxPassiveBytes = 2048
+
+// fitPassive cuts an over-long reply on a character boundary and says so; the
+// whole text stays on the ticket and can be sent as a customer-service message.
+func fitPassive(text string) string {
+	if len(text) <= maxPassiveBytes {
+		return text
+	}
+	const more = "……（内容较长，已截断）"
+	cut := maxPassiveBytes - len(more)
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut] + more
 }
 
 // handle does what m asks and returns the passive reply text ("" for none).
