@@ -32,6 +32,13 @@ type Sender interface {
 	Send(ctx context.Context, m ticket.Outgoing) error
 }
 
+// AttemptLimiter lets a sender override Options.MaxAttempts: 0 retries until
+// a 2xx or a permanent refusal (the province must get every event, in order,
+// however long it is down).
+type AttemptLimiter interface {
+	MaxAttempts() int
+}
+
 // Observer is told about delivery outcomes (metrics).
 type Observer interface {
 	Delivered(via string, ok bool, dead bool)
@@ -143,11 +150,15 @@ func (w *Worker) deliver(ctx context.Context, j store.OutboxJob) {
 		Meta     map[string]string `json:"meta"`
 	}
 	var sendErr error
+	limit := w.o.MaxAttempts
 	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
 		sendErr = ticket.Permanent(fmt.Errorf("bad payload: %w", err))
 	} else if s, ok := w.senders[j.Kind]; !ok {
 		sendErr = ticket.Permanent(fmt.Errorf("no sender for %q", j.Kind))
 	} else {
+		if l, ok := s.(AttemptLimiter); ok {
+			limit = l.MaxAttempts()
+		}
 		sctx, cancel := context.WithTimeout(ctx, w.o.SendTimeout)
 		sendErr = s.Send(sctx, ticket.Outgoing{ID: j.ID, Via: j.Kind, To: j.Recipient, Text: p.Text, Kind: p.Kind, TicketNo: p.TicketNo, Meta: p.Meta})
 		cancel()
@@ -157,7 +168,7 @@ func (w *Worker) deliver(ctx context.Context, j store.OutboxJob) {
 	switch {
 	case sendErr == nil:
 		err = w.store.OutboxSent(ctx, j)
-	case errors.Is(sendErr, ticket.ErrPermanent) || j.Attempts+1 >= w.o.MaxAttempts:
+	case errors.Is(sendErr, ticket.ErrPermanent) || (limit > 0 && j.Attempts+1 >= limit):
 		dead = true
 		err = w.store.OutboxDead(ctx, j, sendErr.Error())
 		w.log.Warn("outbox dead letter", "id", j.ID, "via", j.Kind, "attempts", j.Attempts+1, "err", sendErr)

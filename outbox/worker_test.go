@@ -137,3 +137,19 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 		}
 	}
 }
+
+type unlimited struct{ *flaky }
+
+func (unlimited) MaxAttempts() int { return 0 }
+
+// A sender that asks for it is retried past Options.MaxAttempts.
+func TestSenderWithoutAttemptLimit(t *testing.T) {
+	s := storetest.Open(t, "sqlite")
+	no := queue(t, s, "u1", "省级事件")
+	f := &flaky{n: 6, tries: map[int64]int{}}
+	w := outbox.New(s, map[string]outbox.Sender{ticket.ViaSMS: unlimited{f}}, nil, outbox.Options{
+		Workers: 1, PollInterval: 5 * time.Millisecond, Batch: 8, BackoffBase: time.Millisecond,
+		BackoffMax: 2 * time.Millisecond, MaxAttempts: 3,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	runUntil(t, w, func() bool { d := deliveries(t, s, no); return len(d) == 1 && d[0] == "sent" })
+}
