@@ -27,9 +27,11 @@ import (
 	"hotline/httpx"
 	"hotline/intake"
 	"hotline/kb"
+	"hotline/live"
 	"hotline/metrics"
 	"hotline/normalize"
 	"hotline/outbox"
+	"hotline/pipeline"
 	"hotline/replies"
 	"hotline/store"
 	"hotline/ticket"
@@ -47,7 +49,11 @@ type App struct {
 	KB      *kb.Index
 	// Mail follows the mayor's mailbox (mailbox.imap.addr set); started by Serve.
 	Mail    *mailch.Receiver
+	Live    live.Hub // the inbox's live updates (app/inbox.go)
 	Handler http.Handler
+
+	// Pipeline runs the handling loop's transitions (app/pipeline.go).
+	Pipeline *pipeline.Service
 
 	smsToken, voiceToken string
 	// Stderr receives the one-time notices (generated admin password, tokens).
@@ -130,6 +136,9 @@ func (a *App) init(ctx context.Context) error {
 		MaxAttempts: cfg.Outbox.MaxAttempts, SendTimeout: cfg.SMS.Outbound.Timeout,
 	}, a.Log.With("component", "outbox"))
 	a.Metrics.OutboxDepth(a.Store.OutboxDepth)
+	if err := a.initPipeline(ctx); err != nil { // app/pipeline.go
+		return err
+	}
 	a.Handler = a.router()
 	return nil
 }
@@ -178,6 +187,9 @@ func (a *App) senders() (map[string]outbox.Sender, error) {
 		return nil, err
 	}
 	if err := a.addMailSender(out); err != nil {
+		return nil, err
+	}
+	if err := a.addProvinceSenders(out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -247,10 +259,13 @@ func (a *App) router() http.Handler {
 		MaxChars: a.Cfg.Intake.MaxTextChars, Loc: a.Cfg.City.Location(), Log: a.Log}).Routes(r)
 	(&voice.Webhook{Recorder: callRecorder{a.Store}, Token: func() string { return a.voiceToken }, MaxBody: maxBody, Log: a.Log}).Routes(r)
 	a.webRoutes(r)
+	a.inboxRoutes(r)
+	a.provinceRoutes(r)
 	if err := a.wechatRoutes(r); err != nil { // the configuration was checked by senders()
 		a.Log.Error("wechat channel not started", "err", err)
 	}
 	(&api.API{Store: a.Store, Intake: a.Intake, Notify: a.Outbox.Notify, TokenTTL: a.Cfg.Auth.TokenTTL, MaxBody: maxBody, Log: a.Log}).Routes(r)
+	a.pipelineRoutes(r) // app/pipeline.go
 	return r
 }
 
@@ -312,6 +327,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		a.Outbox.Run(workCtx)
 	}()
 	a.startMail(workCtx, &wg)
+	a.startPipeline(workCtx, &wg) // app/pipeline.go
+	a.startLive(ctx, &wg)
 	if iv := a.Cfg.KB.ReloadInterval; iv > 0 {
 		wg.Add(1)
 		go func() {

@@ -355,5 +355,6 @@ func (c *Config) validate() error {
 type Inbox struct {
 	SLA      time.Duration `koanf:"sla"`
 	LivePoll time.Duration `koanf:"live_poll"`
+	PageSize int           `koanf:"page_size"`
 	Canned   []string      `koanf:"canned"`
 }

@@ -37,7 +37,8 @@ func root() *cobra.Command {
 		RunE:          serve.RunE, // plain `hotline` serves
 	}
 	r.PersistentFlags().StringVar(&configPath, "config", "", "configuration file (YAML); defaults are configs/hotline.yaml's values")
-	r.AddCommand(serve, migrateCmd(), userCmd(), kbCmd(), loadtestCmd())
+	r.AddCommand(serve, migrateCmd(), userCmd(), kbCmd(), loadtestCmd(), provinceSimCmd())
+	r.AddCommand(unitsCmd(), pipelineCmd(), simulateCmd()) // units.go, pipeline.go, simulate.go
 	return r
 }
 
