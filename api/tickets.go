@@ -221,8 +221,13 @@ func (a *API) reply(c *gin.Context) {
 		httpx.Error(c, http.StatusBadRequest, "invalid_via", "via must be sms, wechat or email")
 		return
 	}
-	if _, err := a.visibleTicket(c, c.Param("no")); err != nil {
+	tk, err := a.visibleTicket(c, c.Param("no"))
+	if err != nil {
 		a.fail(c, err)
+		return
+	}
+	if tk.Status == ticket.StatusArchived {
+		httpx.Error(c, http.StatusConflict, "archived", "the ticket is archived and read-only")
 		return
 	}
 	m, err := a.Store.ReplyVia(c.Request.Context(), c.Param("no"), CurrentUser(c).Username, ticket.Reply{Kind: req.Kind, Text: req.Text}, req.Via)

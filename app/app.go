@@ -254,7 +254,7 @@ func (a *App) router() http.Handler {
 	r.GET("/metrics", gin.WrapH(a.Metrics.Handler()))
 
 	maxBody := a.Cfg.HTTP.MaxBodyBytes
-	ingest := &notifying{a.Intake, a.Outbox.Notify}
+	ingest := &notifying{s: a.Intake, notify: a.Outbox.Notify, survey: a.surveyAnswer}
 	(&sms.Webhook{Intake: ingest, Token: func() string { return a.smsToken }, MaxBody: maxBody,
 		MaxChars: a.Cfg.Intake.MaxTextChars, Loc: a.Cfg.City.Location(), Log: a.Log}).Routes(r)
 	(&voice.Webhook{Recorder: callRecorder{a.Store}, Token: func() string { return a.voiceToken }, MaxBody: maxBody, Log: a.Log}).Routes(r)
@@ -289,9 +289,16 @@ func (a *App) ready(c *gin.Context) {
 type notifying struct {
 	s      *intake.Service
 	notify func()
+	// survey, when set, takes SMS answers to a follow-up survey (handled).
+	survey func(ctx context.Context, env normalize.Envelope) (r ticket.Receipt, handled bool, err error)
 }
 
 func (n *notifying) IngestEnvelope(ctx context.Context, env normalize.Envelope) (ticket.Receipt, error) {
+	if n.survey != nil && env.Channel == normalize.SMS {
+		if r, handled, err := n.survey(ctx, env); handled || err != nil {
+			return r, err
+		}
+	}
 	r, err := n.s.Ingest(ctx, env, "")
 	if err == nil && len(r.Decision.Replies) > 0 {
 		n.notify()

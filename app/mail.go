@@ -65,7 +65,7 @@ func (a *App) startMail(ctx context.Context, wg *sync.WaitGroup) {
 			MaxChars:    a.Cfg.Intake.MaxTextChars,
 			LeaseTTL:    30 * time.Second,
 		},
-		Intake: &notifying{a.Intake, a.Outbox.Notify},
+		Intake: &notifying{s: a.Intake, notify: a.Outbox.Notify},
 		Store:  mailStore{a.Store},
 		Files:  a.attachments(),
 		Lease:  lease,

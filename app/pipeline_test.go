@@ -313,3 +313,45 @@ func TestPipelineAPIQueuesAndReads(t *testing.T) {
 		t.Fatalf("table %d rules", len(tbl.Rules))
 	}
 }
+
+// The citizen's SMS answer to the follow-up survey lands on the surveyed ticket
+// (no new ticket) and is applied; its redelivery changes nothing.
+func TestSMSSurveyAnswerJoinsTicket(t *testing.T) {
+	e := start(t, "sqlite")
+	cg := e.unitID("市城市管理局")
+	intake := e.login("agent1", auth.RoleIntake, nil)
+	clerk := e.login("clerk1", auth.RoleTransfer, nil)
+	follow := e.login("follow1", auth.RoleFollowUp, nil)
+	unit := e.login("cg1", auth.RoleUnit, &cg)
+	e.do("POST", "/channels/sms/aliyun?token="+smsToken, "", aliyun("8001", "13800138222", "解放北路路灯坏了一个月了，晚上很黑，请尽快修理"), 200, nil)
+	no := e.tickets("phone=13800138222")[0].No
+	act := func(tok, action, body string) {
+		t.Helper()
+		e.do("POST", "/api/v1/tickets/"+no+"/actions/"+action, tok, body, 200, nil)
+	}
+	act(intake, "transfer", fmt.Sprintf(`{"unit_id":%d}`, cg))
+	act(clerk, "dispatch", `{}`)
+	act(unit, "accept", `{}`)
+	act(unit, "reply", `{"text":"经现场核实，路灯线路老化属实，已于今日更换电缆并恢复照明，今后每周巡查一次。"}`)
+	act(follow, "send_survey", `{}`)
+	before := e.ticket(no).Status
+	answer := aliyun("8002", "13800138222", "1")
+	e.do("POST", "/channels/sms/aliyun?token="+smsToken, "", answer, 200, nil)
+	e.do("POST", "/channels/sms/aliyun?token="+smsToken, "", answer, 200, nil)
+	if ts := e.tickets("phone=13800138222"); len(ts) != 1 {
+		t.Fatalf("the survey answer opened a ticket: %d tickets", len(ts))
+	}
+	tk := e.ticket(no)
+	answers := 0
+	for _, m := range tk.Messages {
+		if m.Direction == "in" && m.Text == "1" {
+			answers++
+		}
+	}
+	if tk.Status == before || answers != 1 {
+		t.Fatalf("survey answer not applied once: status %s (was %s), %d answers stored", tk.Status, before, answers)
+	}
+	if strings.Contains(tk.Content, "\n1") {
+		t.Fatal("the answer was appended to the ticket's content")
+	}
+}

@@ -20,7 +20,7 @@ func (a *App) webRoutes(r gin.IRouter) {
 		limiter = &web.RedisLimiter{Client: a.Redis, Prefix: "hotline:rl:"}
 	}
 	(&web.Handler{
-		Intake:  &notifying{a.Intake, a.Outbox.Notify},
+		Intake:  &notifying{s: a.Intake, notify: a.Outbox.Notify},
 		Store:   webStore{a.Store},
 		Limiter: limiter,
 		Files:   a.attachments(),

@@ -163,3 +163,24 @@ func (s *Service) IngestEnvelope(ctx context.Context, env normalize.Envelope) (t
 	r, err := s.Ingest(ctx, env, "")
 	return r.Receipt, err
 }
+
+// IngestInto stores a message on ticket no without reclassifying it or
+// answering it (an SMS survey answer, which the pipeline then applies).
+func (s *Service) IngestInto(ctx context.Context, env normalize.Envelope, no, actor string) (ticket.Receipt, error) {
+	if err := s.prepare(&env); err != nil {
+		return ticket.Receipt{}, err
+	}
+	o := s.o.Options
+	o.JoinTicket, o.Actor = no, actor
+	keep := func(joined *ticket.Thread) ticket.Decision {
+		if joined == nil {
+			return ticket.Decision{}
+		}
+		return ticket.Decision{Classification: joined.Classification, Note: "短信回访答复"}
+	}
+	r, err := s.store.Ingest(ctx, env, o, keep)
+	if err == nil && s.observe != nil {
+		s.observe.Ingested(env.Channel, r.Duplicate)
+	}
+	return r, err
+}

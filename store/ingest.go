@@ -28,6 +28,9 @@ type IngestOptions struct {
 	// RawMax cuts the stored raw payload (0: keep all).
 	RawMax int
 	Actor  string
+	// JoinTicket adds the message to this ticket whatever its status, leaving
+	// its content as it is (an SMS survey answer such as "1").
+	JoinTicket string
 	// PassiveReplies: the channel answers decide's replies in its own response
 	// (WeChat's passive reply), so they are recorded as sent outbound messages,
 	// linked to this inbound message, and nothing is queued in the outbox.
@@ -85,7 +88,16 @@ func (s *Store) ingestTx(ctx context.Context, tx *gorm.DB, env normalize.Envelop
 		return ticket.Receipt{}, err
 	}
 	var joined *Ticket
-	if o.Thread && !isNew { // a new contact has no ticket to join
+	if o.JoinTicket != "" {
+		var t Ticket
+		if err := tx.Where("no = ?", o.JoinTicket).Take(&t).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ticket.Receipt{}, ticket.ErrNotFound
+			}
+			return ticket.Receipt{}, err
+		}
+		joined = &t
+	} else if o.Thread && !isNew { // a new contact has no ticket to join
 		var t Ticket
 		err := tx.Where("contact_id = ? AND status = ? AND channel = ? AND created_at >= ?",
 			contact.ID, string(ticket.StatusIntake), string(env.Channel), now.Add(-o.ThreadWindow)).
@@ -135,7 +147,9 @@ func (s *Store) ingestTx(ctx context.Context, tx *gorm.DB, env normalize.Envelop
 		}
 	} else {
 		from = t.Status
-		t.Content = strings.TrimSpace(t.Content + "\n" + env.Text)
+		if o.JoinTicket == "" {
+			t.Content = strings.TrimSpace(t.Content + "\n" + env.Text)
+		}
 		applyDecision(t, d)
 		t.UpdatedAt = now
 		if err := tx.Model(t).Select("content", "nature", "category", "flags", "status", "updated_at").Updates(t).Error; err != nil {

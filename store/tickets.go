@@ -177,6 +177,9 @@ func (s *Store) ReplyVia(ctx context.Context, no, actor string, rep ticket.Reply
 			}
 			return err
 		}
+		if t.Status == string(ticket.StatusArchived) {
+			return fmt.Errorf("%w: ticket %s is archived (read-only)", ticket.ErrConflict, no)
+		}
 		var c Contact
 		if err := tx.Where("id = ?", t.ContactID).Limit(1).Find(&c).Error; err != nil {
 			return err

@@ -363,7 +363,7 @@ var statusNames = map[ticket.Status]string{
 func StatusText(st Status) string {
 	name, ok := statusNames[st.Status]
 	if !ok {
-		name = string(st.Status)
+		name = st.Status.PublicLabel() // the pipeline's internal steps are "办理中" to citizens
 	}
 	s := fmt.Sprintf("您好！工单 %s 的办理状态：%s。", st.TicketNo, name)
 	if st.Result != "" {
