@@ -55,6 +55,28 @@ func coreMigrations() []*gormigrate.Migration {
 	}
 }
 
+// dropRedundantIndexes removes single-column indexes the first schema had
+// where a composite index with the same leading column serves every query;
+// each one cost every intake insert a B-tree update.
+var dropRedundantIndexes = &gormigrate.Migration{
+	ID: "2026112750_drop_redundant_indexes",
+	Migrate: func(tx *gorm.DB) error {
+		return execAll(tx,
+			`DROP INDEX IF EXISTS idx_tickets_created_at`,      // ix_tickets_created_id
+			`DROP INDEX IF EXISTS idx_tickets_contact_id`,      // ix_tickets_contact_status
+			`DROP INDEX IF EXISTS idx_tickets_status`,          // ix_inbox_status_created, ix_tickets_status_due
+			`DROP INDEX IF EXISTS idx_tickets_channel`,         // ix_inbox_channel_created
+			`DROP INDEX IF EXISTS idx_tickets_category`,        // ix_inbox_category_created
+			`DROP INDEX IF EXISTS idx_tickets_unit_id`,         // ix_inbox_unit_created
+			`DROP INDEX IF EXISTS idx_tickets_assignee_id`,     // ix_inbox_assignee_created
+			`DROP INDEX IF EXISTS idx_messages_ticket_id`,      // ix_inbox_messages_ticket_dir
+			`DROP INDEX IF EXISTS idx_ticket_events_ticket_id`, // ix_events_ticket_at
+		)
+	},
+}
+
+func init() { register(dropRedundantIndexes) }
+
 func execAll(tx *gorm.DB, stmts ...string) error {
 	for _, q := range stmts {
 		if err := tx.Exec(q).Error; err != nil {
