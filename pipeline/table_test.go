@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"hotline/auth"
@@ -270,5 +271,32 @@ func TestDiagram(t *testing.T) {
 	}
 	if string(got) != md {
 		t.Fatalf("%s is out of date: run go test ./pipeline -run TestDiagram -update (or hotline pipeline diagram)", path)
+	}
+}
+
+// TestReadmeDiagram keeps the README's copy of the state diagram in step with
+// the table (-update rewrites the block between the markers).
+func TestReadmeDiagram(t *testing.T) {
+	const path = "../README.md"
+	const begin, end = "<!-- pipeline-diagram:begin -->\n", "<!-- pipeline-diagram:end -->"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the %q … %q markers", path, begin, end)
+	}
+	block := "```mermaid\n" + pipeline.Mermaid() + "```\n"
+	if *update {
+		readme = readme[:i+len(begin)] + block + readme[j:]
+		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if readme[i+len(begin):j] != block {
+		t.Fatalf("the diagram in %s is out of date: run go test ./pipeline -run ReadmeDiagram -update", path)
 	}
 }
