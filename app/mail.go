@@ -9,6 +9,7 @@ import (
 
 	mailch "hotline/channels/mail"
 	"hotline/channels/web"
+	"hotline/normalize"
 	"hotline/outbox"
 	"hotline/store"
 	"hotline/ticket"
@@ -35,6 +36,7 @@ func (a *App) addMailSender(out map[string]outbox.Sender) error {
 			FromName: a.Cfg.City.Name + "市长信箱", TLS: s.TLS},
 		Threads: mailStore{a.Store},
 		Codes:   codeIssuer{a.Store},
+		Sent:    mailStore{a.Store},
 	}
 	return nil
 }
@@ -60,17 +62,19 @@ func (a *App) startMail(ctx context.Context, wg *sync.WaitGroup) {
 			Addr: c.Addr, Username: c.Username, Password: c.Password, Folder: c.Folder, TLS: c.TLS,
 			PollInterval: c.PollInterval, After: c.After, MoveTo: c.MoveTo,
 			// Receipts need the SMTP sender; without it they would only dead-letter.
-			Acknowledge: a.Cfg.Mailbox.Acknowledge && a.Cfg.Mailbox.SMTP.Addr != "",
-			ReceiptText: mailch.ReceiptText(queryURL),
-			MaxChars:    a.Cfg.Intake.MaxTextChars,
-			LeaseTTL:    30 * time.Second,
+			Acknowledge:  a.Cfg.Mailbox.Acknowledge && a.Cfg.Mailbox.SMTP.Addr != "",
+			ReceiptText:  mailch.ReceiptText(queryURL),
+			MaxChars:     a.Cfg.Intake.MaxTextChars,
+			ThreadWindow: a.Cfg.Intake.ThreadWindow,
+			LeaseTTL:     30 * time.Second,
 		},
-		Intake: &notifying{s: a.Intake, notify: a.Outbox.Notify},
-		Store:  mailStore{a.Store},
-		Files:  a.attachments(),
-		Lease:  lease,
-		Notify: a.Outbox.Notify,
-		Log:    a.Log.With("component", "mail"),
+		Intake:  mailIntake{&notifying{s: a.Intake, notify: a.Outbox.Notify}},
+		Store:   mailStore{a.Store},
+		Files:   a.attachments(),
+		Lease:   lease,
+		Notify:  a.Outbox.Notify,
+		Log:     a.Log.With("component", "mail"),
+		Observe: a.Metrics,
 	}
 	wg.Add(1)
 	go func() {
@@ -79,11 +83,37 @@ func (a *App) startMail(ctx context.Context, wg *sync.WaitGroup) {
 	}()
 }
 
+// mailIntake adds the path of a citizen's answer by e-mail: it joins the
+// ticket it answers, keeping its content and classification, and is not
+// answered automatically.
+type mailIntake struct{ *notifying }
+
+func (m mailIntake) IngestInto(ctx context.Context, env normalize.Envelope, no string) (ticket.Receipt, error) {
+	return m.s.IngestFollowUp(ctx, env, no, "", "市民来信回复")
+}
+
 // mailStore adapts the store to the mail channel (receiver and sender).
 type mailStore struct{ *store.Store }
 
 func (m mailStore) SaveThread(ctx context.Context, ticketID int64, t mailch.Thread) error {
-	return m.Store.SaveMailThread(ctx, ticketID, store.MailThreadInfo{MessageID: t.MessageID, References: t.References, Subject: t.Subject})
+	return m.Store.SaveMailThread(ctx, ticketID, store.MailThreadInfo{MessageID: t.MessageID, References: t.References, Subject: t.Subject, From: t.From})
+}
+
+func (m mailStore) ReplyTicket(ctx context.Context, ids []string, from string) (mailch.ReplyTarget, bool, error) {
+	t, ok, err := m.Store.MailReplyTicket(ctx, ids, from)
+	out := mailch.ReplyTarget{TicketID: t.TicketID, TicketNo: t.TicketNo}
+	if t.EndedAt != nil {
+		out.EndedAt = *t.EndedAt
+	}
+	return out, ok, err
+}
+
+func (m mailStore) NoteFollowUp(ctx context.Context, ticketID int64, oldNo string) error {
+	return m.Store.NoteMailFollowUp(ctx, ticketID, oldNo)
+}
+
+func (m mailStore) RecordSent(ctx context.Context, no, messageID, to string) error {
+	return m.Store.RecordMailSent(ctx, no, messageID, to)
 }
 
 func (m mailStore) QueueReceipt(ctx context.Context, ticketID int64, to, text string) (bool, error) {
@@ -105,3 +135,9 @@ func (c codeIssuer) IssueQueryCode(ctx context.Context, no string) (string, erro
 	}
 	return code, nil
 }
+
+var (
+	_ mailch.Ingester = mailIntake{}
+	_ mailch.Store    = mailStore{}
+	_ mailch.SentLog  = mailStore{}
+)

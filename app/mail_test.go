@@ -239,3 +239,110 @@ func TestMayorMailboxEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestMailReplyJoinsTicket: the citizen's answer to our receipt joins the
+// ticket (no new ticket, no second receipt, the content unchanged); once the
+// ticket has been closed for longer than intake.thread_window, an answer opens
+// a new ticket whose audit trail names the old one. The receiver's metrics
+// show on /metrics.
+func TestMailReplyJoinsTicket(t *testing.T) {
+	for _, driver := range storetest.Drivers() {
+		t.Run(driver, func(t *testing.T) {
+			e := startMailApp(t, driver)
+			ctx := context.Background()
+			gbk, _ := os.ReadFile("../channels/mail/testdata/gbk.eml")
+			reply, _ := os.ReadFile("../channels/mail/testdata/reply.eml")
+			e.deliver(t, gbk)
+			eventually(t, "the receipt is sent", func() bool { return len(e.sink.all()) == 1 })
+			mr, err := gomail.CreateReader(bytes.NewReader(e.sink.all()[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			receiptID, _ := mr.Header.MessageID()
+			p, _ := mr.NextPart()
+			body, _ := io.ReadAll(p.Body)
+			m := receiptRE.FindStringSubmatch(string(body))
+			if m == nil || receiptID == "" {
+				t.Fatalf("receipt %q %s", receiptID, body)
+			}
+			no := m[1]
+			// reply.eml answers "our mail hotline.1.20261127000001@…": make it this receipt.
+			answer := bytes.ReplaceAll(reply, []byte("hotline.1.20261127000001@dezhou.gov.example"), []byte(receiptID))
+			e.deliver(t, answer)
+
+			inbound := func(no string) []ticket.Message {
+				tk, err := e.a.Store.GetTicket(ctx, no)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var in []ticket.Message
+				for _, m := range tk.Messages {
+					if m.Direction == "in" {
+						in = append(in, m)
+					}
+				}
+				return in
+			}
+			eventually(t, "the answer joins the ticket", func() bool { return len(inbound(no)) == 2 })
+			tk, _ := e.a.Store.GetTicket(ctx, no)
+			if in := inbound(no); !strings.Contains(in[1].Text, "一共三盏") || strings.Contains(tk.Content, "一共三盏") {
+				t.Fatalf("joined message %q, content %q", in[1].Text, tk.Content)
+			}
+			joined := false
+			for _, ev := range tk.Events {
+				joined = joined || (ev.Type == "message_joined" && ev.Note == "市民来信回复")
+			}
+			if !joined {
+				t.Fatalf("events %+v", tk.Events)
+			}
+			if list, _, _ := e.a.Store.ListTickets(ctx, storeFilter(normalize.MayorMailbox)); len(list) != 1 {
+				t.Fatalf("%d tickets", len(list))
+			}
+
+			// Closed three days ago (window 24h): the next answer is a new ticket.
+			err = e.a.Store.DB().Exec(`UPDATE tickets SET status = ?, closed_at = ? WHERE no = ?`,
+				"closed", time.Now().Add(-72*time.Hour).UTC(), no).Error
+			if err != nil {
+				t.Fatal(err)
+			}
+			late := bytes.Replace(answer, []byte("Message-ID: <"), []byte("Message-ID: <late."), 1)
+			e.deliver(t, late)
+			var list []ticket.Ticket
+			eventually(t, "a new ticket", func() bool {
+				list, _, _ = e.a.Store.ListTickets(ctx, storeFilter(normalize.MayorMailbox))
+				return len(list) == 2
+			})
+			newNo := list[0].No
+			if newNo == no {
+				newNo = list[1].No
+			}
+			nt, _ := e.a.Store.GetTicket(ctx, newNo)
+			named := false
+			for _, ev := range nt.Events {
+				named = named || (ev.Type == "mail_follow_up" && strings.Contains(ev.Note, no))
+			}
+			if !named || len(inbound(no)) != 2 {
+				t.Fatalf("new ticket events %+v", nt.Events)
+			}
+			eventually(t, "the new ticket's receipt", func() bool { return len(e.sink.all()) == 2 })
+
+			resp, err := http.Get(e.base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{
+				`hotline_mail_letters_total{outcome="ticket"} 2`,
+				`hotline_mail_letters_total{outcome="joined"} 1`,
+				`hotline_mail_letters_total{outcome="error"} 0`,
+				"hotline_mail_connected 1",
+				`hotline_wechat_passive_replies_total{kind="reply"} 0`,
+			} {
+				if !strings.Contains(string(metrics), want) {
+					t.Errorf("/metrics lacks %q", want)
+				}
+			}
+		})
+	}
+}

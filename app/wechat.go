@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/silenceper/wechat/v2/cache"
 
+	"hotline/api"
 	"hotline/channels/wechat"
 	"hotline/intake"
 	"hotline/normalize"
@@ -32,7 +33,13 @@ func (a *App) wechatRoutes(r gin.IRouter) error {
 		return err
 	}
 	h.Notify = a.Outbox.Notify // a binding code SMS was queued
+	h.Observe = a.Metrics
 	h.Routes(r)
+	// The agents' side of phone binding (confirm, undo).
+	(&api.Contacts{
+		API:      &api.API{Store: a.Store, Intake: a.Intake, Notify: a.Outbox.Notify, TokenTTL: a.Cfg.Auth.TokenTTL, MaxBody: a.Cfg.HTTP.MaxBodyBytes, Log: a.Log},
+		Contacts: a.Store,
+	}).Routes(r)
 	return nil
 }
 

@@ -17,9 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"hotline/app"
+	"hotline/auth"
+	mailch "hotline/channels/mail"
 	"hotline/channels/wechat"
 	"hotline/configs"
+	"hotline/metrics"
 	"hotline/store/storetest"
 	"hotline/ticket"
 )
@@ -249,5 +254,127 @@ func TestWeChatEndToEnd(t *testing.T) {
 				t.Fatalf("citizen after binding %+v", c)
 			}
 		})
+	}
+}
+
+// TestWeChatBindingAPI: centre staff confirm a pending binding (or a phone
+// they give), see it, and undo it; conflicts are 409, other roles 403. The
+// endpoints are in the OpenAPI document, and passive replies are counted on
+// /metrics.
+func TestWeChatBindingAPI(t *testing.T) {
+	for _, d := range storetest.Drivers() {
+		t.Run(d, func(t *testing.T) {
+			w := startWeChat(t, d)
+			const openid, phone = "oCitizen0002", "13800138000"
+			if code, _ := w.send(openid, wxText("我要投诉小区物业乱收费，每个月多收五十元停车费"), "71001", false); code != 200 {
+				t.Fatalf("message %d", code)
+			}
+			if _, reply := w.send(openid, wxText("绑定 "+phone), "71002", false); !strings.Contains(reply, "138****8000") {
+				t.Fatalf("bind reply %q", reply)
+			}
+			agent := w.login("agent1", auth.RoleIntake, nil)
+			cg := w.unitID("市城市管理局")
+			unit := w.login("cg1", auth.RoleUnit, &cg)
+			base := "/api/v1/contacts/wechat/" + openid + "/binding"
+
+			var v struct {
+				OpenID     string     `json:"openid"`
+				Status     string     `json:"status"`
+				Phone      string     `json:"phone"`
+				VerifiedBy string     `json:"verified_by"`
+				VerifiedAt *time.Time `json:"verified_at"`
+			}
+			w.do("GET", base, "", "", 401, nil)
+			w.do("GET", base, unit, "", 403, nil)
+			w.do("POST", base+"/confirm", unit, `{}`, 403, nil)
+			w.do("GET", base, agent, "", 200, &v)
+			if v.OpenID != openid || v.Status != "pending" || v.Phone != phone {
+				t.Fatalf("pending %+v", v)
+			}
+			w.do("POST", base+"/confirm", agent, `{"phone":"12"}`, 400, nil)
+			w.do("POST", base+"/confirm", agent, `{"phone":"1","x":1}`, 400, nil)
+			// The phone the citizen asked for, confirmed by the agent who called them.
+			w.do("POST", base+"/confirm", agent, `{}`, 200, &v)
+			if v.Status != "verified" || v.Phone != phone || v.VerifiedBy != "agent1" || v.VerifiedAt == nil {
+				t.Fatalf("confirmed %+v", v)
+			}
+			ts := w.tickets("channel=wechat")
+			if len(ts) != 1 || ts[0].Citizen.Phone != phone {
+				t.Fatalf("tickets after binding %+v", ts)
+			}
+			w.do("POST", base+"/confirm", w.token, `{"phone":"138-0013-8000"}`, 200, &v) // already bound
+			if v.VerifiedBy != "agent1" {
+				t.Fatalf("re-confirmation changed the binding: %+v", v)
+			}
+			var e struct{ Error struct{ Code string } }
+			w.do("POST", base+"/confirm", agent, `{"phone":"13900139000"}`, 409, &e)
+			if e.Error.Code != "other_phone" {
+				t.Fatalf("other phone: %+v", e)
+			}
+			w.send("oOther0001", wxText("你好，我想咨询一下办理居住证需要什么材料"), "71003", false)
+			w.do("POST", "/api/v1/contacts/wechat/oOther0001/binding/confirm", agent, `{"phone":"`+phone+`"}`, 409, &e)
+			if e.Error.Code != "phone_taken" {
+				t.Fatalf("taken phone: %+v", e)
+			}
+			w.do("POST", "/api/v1/contacts/wechat/oOther0001/binding/confirm", agent, `{}`, 400, &e)
+			if e.Error.Code != "phone_required" {
+				t.Fatalf("no phone: %+v", e)
+			}
+			w.do("POST", "/api/v1/contacts/wechat/oNobody/binding/confirm", agent, `{"phone":"13700137000"}`, 404, nil)
+			w.do("GET", "/api/v1/contacts/wechat/bad%21id/binding", agent, "", 400, nil)
+
+			// Undone: the WeChat ticket is the openid's alone again.
+			w.do("DELETE", base, agent, "", 204, nil)
+			w.do("DELETE", base, agent, "", 404, nil)
+			v.Phone, v.VerifiedBy, v.VerifiedAt = "", "", nil // omitted when empty
+			w.do("GET", base, agent, "", 200, &v)
+			if v.Status != "none" || v.Phone != "" || v.VerifiedBy != "" || v.VerifiedAt != nil {
+				t.Fatalf("after unbind %+v", v)
+			}
+			if c := w.ticket(ts[0].No).Citizen; c.Phone != "" || c.OpenID != openid {
+				t.Fatalf("citizen after unbind %+v", c)
+			}
+
+			// Every /api/v1 route of this server (WeChat on) is documented.
+			var doc struct {
+				Paths map[string]map[string]any `json:"paths"`
+			}
+			w.do("GET", "/api/v1/openapi.json", "", "", 200, &doc)
+			param := regexp.MustCompile(`:(\w+)`)
+			for _, r := range w.app.Handler.(*gin.Engine).Routes() {
+				p, ok := strings.CutPrefix(r.Path, "/api/v1")
+				if !ok || strings.HasPrefix(p, "/submissions") || strings.HasPrefix(p, "/inbox") || strings.Contains(p, ":action") {
+					continue
+				}
+				p = param.ReplaceAllString(strings.ReplaceAll(p, ":no", ":ticket_no"), "{$1}")
+				if doc.Paths[p][strings.ToLower(r.Method)] == nil {
+					t.Errorf("%s %s is not in openapi.json", r.Method, p)
+				}
+			}
+
+			// The binding request's answer was a passive reply (a command).
+			resp, err := http.Get(w.srv.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{`hotline_wechat_passive_replies_total{kind="command"} 1`, `hotline_mail_connected 0`,
+				`hotline_mail_letters_total{outcome="ticket"} 0`} {
+				if !strings.Contains(string(body), want) {
+					t.Errorf("/metrics lacks %q", want)
+				}
+			}
+		})
+	}
+}
+
+// TestMetricLabelsMatchChannels: the label values metrics pre-declares are
+// the ones the channels report.
+func TestMetricLabelsMatchChannels(t *testing.T) {
+	mailOutcomes := []string{mailch.OutcomeTicket, mailch.OutcomeJoined, mailch.OutcomeDuplicate, mailch.OutcomeRejected, mailch.OutcomeError}
+	kinds := []string{wechat.PassiveReply, wechat.PassiveRepeat, wechat.PassiveCommand, wechat.PassiveWelcome, wechat.PassiveRefusal}
+	if fmt.Sprint(mailOutcomes) != fmt.Sprint(metrics.MailOutcomes) || fmt.Sprint(kinds) != fmt.Sprint(metrics.WeChatPassiveKinds) {
+		t.Fatalf("mail %v / %v, wechat %v / %v", mailOutcomes, metrics.MailOutcomes, kinds, metrics.WeChatPassiveKinds)
 	}
 }

@@ -167,6 +167,12 @@ func (s *Service) IngestEnvelope(ctx context.Context, env normalize.Envelope) (t
 // IngestInto stores a message on ticket no without reclassifying it or
 // answering it (an SMS survey answer, which the pipeline then applies).
 func (s *Service) IngestInto(ctx context.Context, env normalize.Envelope, no, actor string) (ticket.Receipt, error) {
+	return s.IngestFollowUp(ctx, env, no, actor, "短信回访答复")
+}
+
+// IngestFollowUp is IngestInto for other follow-ups (a citizen's answer by
+// e-mail to a ticket), note being the audit trail's word for it.
+func (s *Service) IngestFollowUp(ctx context.Context, env normalize.Envelope, no, actor, note string) (ticket.Receipt, error) {
 	if err := s.prepare(&env); err != nil {
 		return ticket.Receipt{}, err
 	}
@@ -176,7 +182,7 @@ func (s *Service) IngestInto(ctx context.Context, env normalize.Envelope, no, ac
 		if joined == nil {
 			return ticket.Decision{}
 		}
-		return ticket.Decision{Classification: joined.Classification, Note: "短信回访答复"}
+		return ticket.Decision{Classification: joined.Classification, Note: note}
 	}
 	r, err := s.store.Ingest(ctx, env, o, keep)
 	if err == nil && s.observe != nil {

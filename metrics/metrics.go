@@ -1,5 +1,6 @@
 // Package metrics exposes hotline's Prometheus metrics: messages in per channel,
-// outbox depth, delivery outcomes and HTTP latency.
+// outbox depth, delivery outcomes, HTTP latency, the mayor's mailbox receiver
+// and WeChat's passive replies.
 package metrics
 
 import (
@@ -23,7 +24,19 @@ type Metrics struct {
 	duplicates *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
+
+	mailLetters   *prometheus.CounterVec
+	mailConnected prometheus.Gauge
+	wechatPassive *prometheus.CounterVec
 }
+
+// MailOutcomes are the values of hotline_mail_letters_total's outcome label
+// (channels/mail's Outcome* constants).
+var MailOutcomes = []string{"ticket", "joined", "duplicate", "rejected", "error"}
+
+// WeChatPassiveKinds are the values of hotline_wechat_passive_replies_total's
+// kind label (channels/wechat's Passive* constants).
+var WeChatPassiveKinds = []string{"reply", "repeat", "command", "welcome", "refusal"}
 
 // New registers the collectors plus the Go and process collectors.
 func New() *Metrics {
@@ -42,11 +55,47 @@ func New() *Metrics {
 			Name: "hotline_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"method", "route", "status"}),
+		mailLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_mail_letters_total",
+			Help: "Letters the mayor's mailbox receiver handled, by outcome (ticket, joined, duplicate, rejected, error).",
+		}, []string{"outcome"}),
+		mailConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotline_mail_connected",
+			Help: "1 while this instance is logged in to the mayor's mailbox with the folder selected, else 0.",
+		}),
+		wechatPassive: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_wechat_passive_replies_total",
+			Help: "Passive replies answered in WeChat callbacks, by kind (reply, repeat, command, welcome, refusal).",
+		}, []string{"kind"}),
+	}
+	// Known label values start at 0, so that the series exist (and rate()
+	// works) before the first event.
+	for _, o := range MailOutcomes {
+		m.mailLetters.WithLabelValues(o)
+	}
+	for _, k := range WeChatPassiveKinds {
+		m.wechatPassive.WithLabelValues(k)
 	}
 	m.reg.MustRegister(m.messagesIn, m.duplicates, m.deliveries, m.latency,
+		m.mailLetters, m.mailConnected, m.wechatPassive,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// MailLetter counts a letter of the mayor's mailbox by outcome.
+func (m *Metrics) MailLetter(outcome string) { m.mailLetters.WithLabelValues(outcome).Inc() }
+
+// MailConnected sets hotline_mail_connected.
+func (m *Metrics) MailConnected(up bool) {
+	if up {
+		m.mailConnected.Set(1)
+		return
+	}
+	m.mailConnected.Set(0)
+}
+
+// WeChatPassiveReply counts a passive reply of the WeChat channel by kind.
+func (m *Metrics) WeChatPassiveReply(kind string) { m.wechatPassive.WithLabelValues(kind).Inc() }
 
 // Ingested counts an accepted inbound message.
 func (m *Metrics) Ingested(ch normalize.Channel, duplicate bool) {

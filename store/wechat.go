@@ -24,7 +24,9 @@ import (
 // then only records a pending binding and texts a six-digit code to that
 // mobile. The phone is bound once the citizen sends the code back from the same
 // WeChat user ("验证 <code>", at most 5 tries, 10 minutes) or an agent confirms
-// the binding (ConfirmPhoneBinding, e.g. after calling the citizen). Until then
+// the binding (ConfirmPhoneBinding through POST
+// /api/v1/contacts/wechat/{openid}/binding/confirm, after calling the citizen;
+// UnbindPhone undoes a binding). Until then
 // nothing about the contacts changes, so nobody can attach their WeChat to
 // someone else's number. Binding merges identities: the WeChat contact gets the
 // phone, or, when another contact already has that phone, the openid moves to
@@ -418,4 +420,125 @@ func mergeContact(tx *gorm.DB, a, b Contact, actor string, now time.Time) error 
 		upd["email"] = a.Email
 	}
 	return tx.Model(&Contact{}).Where("id = ?", b.ID).Updates(upd).Error
+}
+
+// Binding states (WeChatBindingView.Status).
+const (
+	BindingNone     = "none"     // no phone bound or asked for
+	BindingPending  = "pending"  // a code was sent, not yet returned
+	BindingVerified = "verified" // bound (by the code or an agent)
+)
+
+// WeChatBindingView is a WeChat user's phone binding as agents see it.
+type WeChatBindingView struct {
+	OpenID string `json:"openid"`
+	Status string `json:"status"`
+	// Phone is the bound phone, or the one a pending binding asked for.
+	Phone      string     `json:"phone,omitempty"`
+	CodeSentAt *time.Time `json:"code_sent_at,omitempty"`
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
+	VerifiedBy string     `json:"verified_by,omitempty"`
+}
+
+// WeChatBinding returns openid's binding; ticket.ErrNotFound when hotline
+// knows nothing of openid (no contact, no binding).
+func (s *Store) WeChatBinding(ctx context.Context, openid string) (WeChatBindingView, error) {
+	return s.weChatBinding(s.db.WithContext(ctx), openid)
+}
+
+func (s *Store) weChatBinding(db *gorm.DB, openid string) (WeChatBindingView, error) {
+	v := WeChatBindingView{OpenID: openid, Status: BindingNone}
+	if openid == "" {
+		return v, ticket.ErrNotFound
+	}
+	var b wechatBinding
+	if err := db.Where("openid = ?", openid).Limit(1).Find(&b).Error; err != nil {
+		return v, err
+	}
+	if b.OpenID == "" {
+		var n int64
+		if err := db.Model(&Contact{}).Where("openid = ?", openid).Count(&n).Error; err != nil {
+			return v, err
+		}
+		if n == 0 {
+			return v, ticket.ErrNotFound
+		}
+		return v, nil
+	}
+	switch {
+	case b.VerifiedAt != nil:
+		v.Status, v.Phone, v.VerifiedAt, v.VerifiedBy = BindingVerified, b.Phone, b.VerifiedAt, b.VerifiedBy
+	case b.Phone != "":
+		v.Status, v.Phone, v.CodeSentAt = BindingPending, b.Phone, b.CodeSentAt
+	}
+	return v, nil
+}
+
+// EventContactSplit is the audit event of a ticket that went back to the
+// WeChat user's own contact when a binding was undone.
+const EventContactSplit = "contact_split"
+
+// UnbindPhone undoes openid's phone binding on an agent's word (actor) and
+// returns the phone concerned; ticket.ErrNotFound when there is no binding,
+// verified or pending. A pending one is simply cancelled. A verified one
+// splits the identities the binding merged: the contact keeps the phone and
+// its history (SMS, calls, letters); the openid moves to a contact of its
+// own, and the tickets the WeChat user wrote through WeChat follow it (each
+// gets a contact_split event). From then on the WeChat user can query only
+// those, until a new binding.
+func (s *Store) UnbindPhone(ctx context.Context, openid, actor string) (string, error) {
+	var phone string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := time.Now().UTC()
+		var b wechatBinding
+		if err := tx.Where("openid = ?", openid).Limit(1).Find(&b).Error; err != nil {
+			return err
+		}
+		if b.OpenID == "" || (b.VerifiedAt == nil && b.Phone == "") {
+			return ticket.ErrNotFound
+		}
+		phone = b.Phone
+		// The row stays (its daily code count still limits new requests).
+		if err := tx.Model(&wechatBinding{}).Where("openid = ?", openid).Updates(map[string]any{
+			"phone": "", "code_hash": "", "code_expires": nil, "attempts": 0,
+			"verified_at": nil, "verified_by": "", "updated_at": now,
+		}).Error; err != nil {
+			return err
+		}
+		if b.VerifiedAt == nil {
+			return nil
+		}
+		var c Contact
+		if err := tx.Where("openid = ?", openid).Limit(1).Find(&c).Error; err != nil || c.ID == 0 || c.Phone == "" {
+			return err
+		}
+		var ids []int64
+		own := tx.Table("messages m").Select("1").Where("m.ticket_id = tickets.id AND m.direction = ? AND m.channel = ? AND m.actor = ?",
+			"in", string(normalize.WeChat), WeChatActor(openid))
+		if err := tx.Model(&Ticket{}).Where("contact_id = ? AND channel = ? AND EXISTS (?)", c.ID, string(normalize.WeChat), own).
+			Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		// Clear the openid first: contacts.openid is unique.
+		if err := tx.Model(&Contact{}).Where("id = ?", c.ID).Updates(map[string]any{"openid": "", "updated_at": now}).Error; err != nil {
+			return err
+		}
+		n := Contact{OpenID: openid, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&n).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if err := tx.Model(&Ticket{}).Where("id IN ?", ids).Update("contact_id", n.ID).Error; err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := addEvent(tx, id, EventContactSplit, actor, "", "", "微信用户解除绑定手机 "+normalize.MaskPhone(phone)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return phone, err
 }

@@ -237,3 +237,102 @@ func TestBindingTriesAndAgentConfirmation(t *testing.T) {
 		}
 	})
 }
+
+// TestUnbindPhone: undoing a verified binding splits the identities again
+// (the phone keeps its history, the WeChat user's own tickets go back to the
+// openid), so the binding's access ends; a pending binding is just cancelled.
+func TestUnbindPhone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		const phone = "13800138000"
+		smsT, err := s.Ingest(ctx, sms("s1", phone, "噪音扰民"), store.IngestOptions{}, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wxT, err := s.Ingest(ctx, wx("msg:1", "oCitizen", "井盖丢了"), wxOpts("oCitizen"), keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := s.WeChatBinding(ctx, "oCitizen"); err != nil || v.Status != store.BindingNone || v.Phone != "" {
+			t.Fatalf("before: %+v %v", v, err)
+		}
+		if _, err := s.WeChatBinding(ctx, "oNobody"); !errors.Is(err, ticket.ErrNotFound) {
+			t.Fatalf("unknown openid: %v", err)
+		}
+		if out, _ := s.RequestPhoneBinding(ctx, "oCitizen", phone, "123456", "x"); out != store.BindCodeSent {
+			t.Fatalf("request %q", out)
+		}
+		if v, _ := s.WeChatBinding(ctx, "oCitizen"); v.Status != store.BindingPending || v.Phone != phone || v.CodeSentAt == nil {
+			t.Fatalf("pending: %+v", v)
+		}
+		if out, _, _ := s.VerifyPhoneBinding(ctx, "oCitizen", "123456"); out != store.BindVerified {
+			t.Fatalf("verify %q", out)
+		}
+		if v, _ := s.WeChatBinding(ctx, "oCitizen"); v.Status != store.BindingVerified || v.Phone != phone || v.VerifiedBy != store.WeChatActor("oCitizen") {
+			t.Fatalf("verified: %+v", v)
+		}
+		wxT2, err := s.Ingest(ctx, wx("msg:2", "oCitizen", "又丢了一个"), wxOpts("oCitizen"), keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		got, err := s.UnbindPhone(ctx, "oCitizen", "agent1")
+		if err != nil || got != phone {
+			t.Fatalf("unbind = %q %v", got, err)
+		}
+		if v, _ := s.WeChatBinding(ctx, "oCitizen"); v.Status != store.BindingNone || v.Phone != "" {
+			t.Fatalf("after: %+v", v)
+		}
+		if p, v, _ := s.BoundPhone(ctx, "oCitizen"); p != "" || v {
+			t.Fatalf("BoundPhone after unbind = %q %v", p, v)
+		}
+		if tk, _ := s.GetTicket(ctx, smsT.TicketNo); tk.Citizen.Phone != phone || tk.Citizen.OpenID != "" {
+			t.Fatalf("phone's ticket citizen %+v", tk.Citizen)
+		}
+		for _, no := range []string{wxT.TicketNo, wxT2.TicketNo} {
+			tk, _ := s.GetTicket(ctx, no)
+			split := false
+			for _, e := range tk.Events {
+				split = split || (e.Type == store.EventContactSplit && e.Actor == "agent1")
+			}
+			if tk.Citizen.OpenID != "oCitizen" || tk.Citizen.Phone != "" || !split {
+				t.Fatalf("%s citizen %+v events %+v", no, tk.Citizen, tk.Events)
+			}
+			if _, err := s.TicketStatusForOpenID(ctx, "oCitizen", no); err != nil {
+				t.Fatalf("own ticket %s after unbind: %v", no, err)
+			}
+		}
+		if _, err := s.TicketStatusForOpenID(ctx, "oCitizen", smsT.TicketNo); !errors.Is(err, ticket.ErrNotFound) {
+			t.Fatalf("the phone's ticket still answers: %v", err)
+		}
+		// New messages of each identity land on its own contact.
+		later, _ := s.Ingest(ctx, sms("s2", phone, "还是很吵"), store.IngestOptions{}, keep)
+		if tk, _ := s.GetTicket(ctx, later.TicketNo); tk.Citizen.OpenID != "" {
+			t.Fatalf("SMS after unbind: %+v", tk.Citizen)
+		}
+		if _, err := s.UnbindPhone(ctx, "oCitizen", "agent1"); !errors.Is(err, ticket.ErrNotFound) {
+			t.Fatalf("second unbind: %v", err)
+		}
+		// Bound again by an agent: merged again.
+		if out, err := s.ConfirmPhoneBinding(ctx, "oCitizen", phone, "agent2"); err != nil || out != store.BindVerified {
+			t.Fatalf("rebind %q %v", out, err)
+		}
+		if tk, _ := s.GetTicket(ctx, wxT.TicketNo); tk.Citizen.Phone != phone {
+			t.Fatalf("rebound citizen %+v", tk.Citizen)
+		}
+
+		// A pending binding is cancelled; nothing else changes.
+		if out, _ := s.RequestPhoneBinding(ctx, "oOther", "13900139000", "654321", "x"); out != store.BindCodeSent {
+			t.Fatalf("request %q", out)
+		}
+		if got, err := s.UnbindPhone(ctx, "oOther", "agent1"); err != nil || got != "13900139000" {
+			t.Fatalf("cancel = %q %v", got, err)
+		}
+		if out, _, _ := s.VerifyPhoneBinding(ctx, "oOther", "654321"); out != store.BindBadCode {
+			t.Fatalf("code of a cancelled binding = %q", out)
+		}
+		if _, err := s.UnbindPhone(ctx, "oNobody", "agent1"); !errors.Is(err, ticket.ErrNotFound) {
+			t.Fatalf("unknown: %v", err)
+		}
+	})
+}

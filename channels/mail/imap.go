@@ -27,6 +27,11 @@ import (
 // Ingester commits an envelope and returns once it is stored.
 type Ingester interface {
 	IngestEnvelope(ctx context.Context, env normalize.Envelope) (ticket.Receipt, error)
+	// IngestInto adds a letter to ticket no as an inbound message, leaving the
+	// ticket's content and classification as they are and answering nothing
+	// (a citizen's answer to one of our mails); ticket.ErrNotFound when there
+	// is no such ticket.
+	IngestInto(ctx context.Context, env normalize.Envelope, no string) (ticket.Receipt, error)
 }
 
 // Store keeps the receiver's checkpoint and what replies by e-mail need.
@@ -39,6 +44,14 @@ type Store interface {
 	// QueueReceipt queues the acknowledgment of a ticket once (queued=false
 	// when it already has one).
 	QueueReceipt(ctx context.Context, ticketID int64, to, text string) (queued bool, err error)
+	// ReplyTicket finds the ticket a letter from address from answers: the
+	// first of ids (the Message-IDs it refers to, nearest first) that is one of
+	// our mails to from or an earlier letter of from; ok is false when none is.
+	ReplyTicket(ctx context.Context, ids []string, from string) (t ReplyTarget, ok bool, err error)
+	// NoteFollowUp records on ticket ticketID that its letter answers the
+	// ticket oldNo, ended too long ago to take it (recording it twice changes
+	// nothing).
+	NoteFollowUp(ctx context.Context, ticketID int64, oldNo string) error
 }
 
 // Thread is the letter a ticket started from, for replies to refer to.
@@ -46,6 +59,32 @@ type Thread struct {
 	MessageID  string // without angle brackets
 	References string // header form: "<a@b> <c@d>"
 	Subject    string
+	From       string // the sender's address (SaveThread records every letter's Message-ID with it)
+}
+
+// ReplyTarget is the ticket a letter answers.
+type ReplyTarget struct {
+	TicketID int64
+	TicketNo string
+	// EndedAt is when the ticket was closed, archived or discarded; zero
+	// while it is open.
+	EndedAt time.Time
+}
+
+// Outcomes of a letter, as counted by Observer.MailLetter.
+const (
+	OutcomeTicket    = "ticket"    // a new ticket
+	OutcomeJoined    = "joined"    // a citizen's answer, added to its ticket
+	OutcomeDuplicate = "duplicate" // already stored (a rescan, a second instance)
+	OutcomeRejected  = "rejected"  // can never be a ticket: left on the server
+	OutcomeError     = "error"     // not stored this time: tried again later
+)
+
+// Observer is told what became of each letter and whether the receiver is
+// connected to the mailbox (metrics.Metrics is one).
+type Observer interface {
+	MailLetter(outcome string)
+	MailConnected(up bool)
 }
 
 // AttachmentSaver keeps attachments (the website channel's store does).
@@ -82,6 +121,10 @@ type Config struct {
 	ReceiptText string
 	// MaxChars bounds the text of one letter (longer ones are cut).
 	MaxChars int
+	// ThreadWindow: a citizen's answer to a ticket that was closed, archived
+	// or discarded longer ago than this opens a new ticket (which names the
+	// old one) instead of joining it (intake.thread_window).
+	ThreadWindow time.Duration
 	// MaxMessageBytes: only this much of a letter is fetched.
 	MaxMessageBytes int64
 	// LeaseTTL is how long the lease lasts without renewal.
@@ -115,6 +158,9 @@ type Receiver struct {
 	Lease  Lease           // nil: no coordination (a single instance)
 	Notify func()          // wakes the outbox after a receipt is queued
 	Log    *slog.Logger
+	// Observe, when set, counts letters and tells whether the receiver is
+	// connected.
+	Observe Observer
 
 	// dial is replaced in tests.
 	dial func(ctx context.Context, opts *imapclient.Options) (*imapclient.Client, error)
@@ -327,6 +373,10 @@ func (r *Receiver) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("select %s: %w", r.Cfg.Folder, err)
 	}
+	if r.Observe != nil {
+		r.Observe.MailConnected(true)
+		defer r.Observe.MailConnected(false)
+	}
 	validity := sel.UIDValidity
 	storedV, last, err := r.Store.MailCheckpoint(ctx, r.Name())
 	if err != nil {
@@ -439,10 +489,23 @@ func (r *Receiver) drain(ctx context.Context, c *imapclient.Client, caps imap.Ca
 // letter that can never become a ticket is logged and skipped (it stays on
 // the server untouched for a person to look at).
 func (r *Receiver) process(ctx context.Context, validity, uid uint32, raw []byte, received time.Time) error {
+	outcome, err := r.letter(ctx, validity, uid, raw, received)
+	if r.Observe != nil {
+		r.Observe.MailLetter(outcome)
+	}
+	return err
+}
+
+// letter is process, returning what became of the letter.
+func (r *Receiver) letter(ctx context.Context, validity, uid uint32, raw []byte, received time.Time) (string, error) {
 	l, err := Parse(raw)
 	if err != nil {
 		r.Log.Error("mail letter unreadable; left on the server", "mailbox", r.Name(), "uid", uid, "err", err)
-		return nil
+		return OutcomeRejected, nil
+	}
+	target, join, err := r.replyTarget(ctx, l)
+	if err != nil {
+		return OutcomeError, fmt.Errorf("reply lookup uid %d: %w", uid, err)
 	}
 	env := l.Envelope(validity, uid, r.Cfg.MaxChars)
 	env.Raw = raw
@@ -464,39 +527,97 @@ func (r *Receiver) process(ctx context.Context, validity, uid uint32, raw []byte
 		// Listed without a file: agents see it existed (the raw mail has it).
 		env.Attachments = append(env.Attachments, normalize.Attachment{Name: p.Name, ContentType: p.ContentType, Size: int64(len(p.Data))})
 	}
-	rec, err := r.Intake.IngestEnvelope(ctx, env)
+	var rec ticket.Receipt
+	if join {
+		rec, err = r.Intake.IngestInto(ctx, env, target.TicketNo)
+		if errors.Is(err, ticket.ErrNotFound) {
+			join, target = false, ReplyTarget{}
+		}
+	}
+	if !join {
+		rec, err = r.Intake.IngestEnvelope(ctx, env)
+	}
 	if err != nil {
 		if r.Files != nil {
 			r.Files.Remove(kept)
 		}
 		if errors.Is(err, normalize.ErrInvalid) {
 			r.Log.Error("mail letter rejected; left on the server", "mailbox", r.Name(), "uid", uid, "from", l.FromAddr, "err", err)
-			return nil
+			return OutcomeRejected, nil
 		}
-		return fmt.Errorf("ingest uid %d: %w", uid, err)
+		return OutcomeError, fmt.Errorf("ingest uid %d: %w", uid, err)
 	}
 	if rec.Duplicate && r.Files != nil {
 		r.Files.Remove(kept)
 	}
-	th := Thread{MessageID: l.MessageID, Subject: l.Subject}
+	th := Thread{MessageID: l.MessageID, Subject: l.Subject, From: l.FromAddr}
 	if refs := append(slices.Clone(l.References), l.MessageID); l.MessageID != "" {
 		th.References = "<" + strings.Join(refs, "> <") + ">"
 	}
 	if err := r.Store.SaveThread(ctx, rec.TicketID, th); err != nil {
-		return fmt.Errorf("thread of %s: %w", rec.TicketNo, err)
+		return OutcomeError, fmt.Errorf("thread of %s: %w", rec.TicketNo, err)
 	}
-	if r.Cfg.Acknowledge && l.NoAutoReply == "" && l.FromAddr != "" && !rec.Joined {
+	// On the ticket it answers (now, or joined before a rescan): no receipt,
+	// no note.
+	answered := target.TicketID != 0 && rec.TicketID == target.TicketID
+	if target.TicketNo != "" && !answered {
+		if err := r.Store.NoteFollowUp(ctx, rec.TicketID, target.TicketNo); err != nil {
+			return OutcomeError, fmt.Errorf("follow-up note of %s: %w", rec.TicketNo, err)
+		}
+	}
+	if r.Cfg.Acknowledge && l.NoAutoReply == "" && l.FromAddr != "" && !rec.Joined && !answered {
 		text := strings.ReplaceAll(r.Cfg.ReceiptText, "{ticket_no}", rec.TicketNo)
 		queued, err := r.Store.QueueReceipt(ctx, rec.TicketID, l.FromAddr, text)
 		if err != nil {
-			return fmt.Errorf("receipt of %s: %w", rec.TicketNo, err)
+			return OutcomeError, fmt.Errorf("receipt of %s: %w", rec.TicketNo, err)
 		}
 		if queued && r.Notify != nil {
 			r.Notify()
 		}
 	}
-	r.Log.Info("mail letter stored", "uid", uid, "ticket_no", rec.TicketNo, "duplicate", rec.Duplicate, "no_autoreply", l.NoAutoReply)
-	return nil
+	outcome := OutcomeTicket
+	switch {
+	case rec.Duplicate:
+		outcome = OutcomeDuplicate
+	case rec.Joined:
+		outcome = OutcomeJoined
+	}
+	r.Log.Info("mail letter stored", "uid", uid, "ticket_no", rec.TicketNo, "outcome", outcome, "answers", target.TicketNo, "no_autoreply", l.NoAutoReply)
+	return outcome, nil
+}
+
+// replyTarget finds the ticket a letter answers, if any, and whether the
+// letter joins it: not when it ended longer than ThreadWindow ago (the letter
+// then opens a new ticket naming it).
+func (r *Receiver) replyTarget(ctx context.Context, l *Letter) (t ReplyTarget, join bool, err error) {
+	ids := ReplyIDs(l)
+	if len(ids) == 0 || l.FromAddr == "" {
+		return ReplyTarget{}, false, nil
+	}
+	t, ok, err := r.Store.ReplyTicket(ctx, ids, l.FromAddr)
+	if err != nil || !ok {
+		return ReplyTarget{}, false, err
+	}
+	return t, t.EndedAt.IsZero() || time.Since(t.EndedAt) <= r.Cfg.ThreadWindow, nil
+}
+
+// ReplyIDs are the Message-IDs a letter refers to, nearest first: In-Reply-To,
+// then References from the last (the letter answered) to the first (the
+// start of the exchange); never the letter's own.
+func ReplyIDs(l *Letter) []string {
+	var out []string
+	add := func(id string) {
+		if id != "" && id != l.MessageID && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	for _, id := range l.InReplyTo {
+		add(id)
+	}
+	for i := len(l.References) - 1; i >= 0; i-- {
+		add(l.References[i])
+	}
+	return out
 }
 
 // afterCommit flags or moves a letter whose ticket is committed. A refusal by

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -29,7 +30,39 @@ type memIntake struct {
 	calls   int
 	tickets map[string]ticket.Receipt
 	envs    []normalize.Envelope
+	joined  map[string][]normalize.Envelope // ticket no -> letters added to it
 	fail    error
+}
+
+func (m *memIntake) IngestInto(_ context.Context, env normalize.Envelope, no string) (ticket.Receipt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if m.fail != nil {
+		return ticket.Receipt{}, m.fail
+	}
+	if r, ok := m.tickets[env.DedupKey]; ok {
+		r.Duplicate, r.Joined = true, false
+		return r, nil
+	}
+	var id int64
+	fmt.Sscanf(no, "20261127-%06d", &id)
+	if id < 1 || int(id) > len(m.envs) {
+		return ticket.Receipt{}, ticket.ErrNotFound
+	}
+	if m.joined == nil {
+		m.joined = map[string][]normalize.Envelope{}
+	}
+	m.joined[no] = append(m.joined[no], env)
+	r := ticket.Receipt{TicketNo: no, TicketID: id, Joined: true}
+	m.tickets[env.DedupKey] = r
+	return r, nil
+}
+
+func (m *memIntake) joinedTo(no string) []normalize.Envelope {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]normalize.Envelope(nil), m.joined[no]...)
 }
 
 func (m *memIntake) IngestEnvelope(_ context.Context, env normalize.Envelope) (ticket.Receipt, error) {
@@ -46,7 +79,7 @@ func (m *memIntake) IngestEnvelope(_ context.Context, env normalize.Envelope) (t
 		m.tickets = map[string]ticket.Receipt{}
 	}
 	if r, ok := m.tickets[env.DedupKey]; ok {
-		r.Duplicate = true
+		r.Duplicate, r.Joined = true, false // as the store's findInbound reports it
 		return r, nil
 	}
 	m.envs = append(m.envs, env)
@@ -72,11 +105,47 @@ type memStore struct {
 	validity map[string]uint32
 	last     map[string]uint32
 	threads  map[int64]Thread
-	receipts map[int64]string // ticket -> recipient
+	receipts map[int64]string  // ticket -> recipient
+	ids      map[string]memRef // Message-ID -> ticket and the citizen's address
+	ended    map[int64]time.Time
+	notes    map[int64][]string // ticket -> old tickets it follows up
+}
+
+type memRef struct {
+	ticketID int64
+	addr     string
 }
 
 func newMemStore() *memStore {
-	return &memStore{validity: map[string]uint32{}, last: map[string]uint32{}, threads: map[int64]Thread{}, receipts: map[int64]string{}}
+	return &memStore{validity: map[string]uint32{}, last: map[string]uint32{}, threads: map[int64]Thread{}, receipts: map[int64]string{},
+		ids: map[string]memRef{}, ended: map[int64]time.Time{}, notes: map[int64][]string{}}
+}
+
+func (s *memStore) ReplyTicket(_ context.Context, ids []string, from string) (ReplyTarget, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if ref, ok := s.ids[id]; ok && ref.addr == from {
+			return ReplyTarget{TicketID: ref.ticketID, TicketNo: fmt.Sprintf("20261127-%06d", ref.ticketID), EndedAt: s.ended[ref.ticketID]}, true, nil
+		}
+	}
+	return ReplyTarget{}, false, nil
+}
+
+func (s *memStore) NoteFollowUp(_ context.Context, id int64, oldNo string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.notes[id], oldNo) {
+		s.notes[id] = append(s.notes[id], oldNo)
+	}
+	return nil
+}
+
+// sent records one of our mails, as the SMTP sender's SentLog does.
+func (s *memStore) sent(id string, ticketID int64, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids[id] = memRef{ticketID, to}
 }
 
 func (s *memStore) MailCheckpoint(_ context.Context, mb string) (uint32, uint32, error) {
@@ -97,6 +166,9 @@ func (s *memStore) SaveThread(_ context.Context, id int64, t Thread) error {
 	defer s.mu.Unlock()
 	if _, ok := s.threads[id]; !ok {
 		s.threads[id] = t
+	}
+	if _, ok := s.ids[t.MessageID]; !ok && t.MessageID != "" {
+		s.ids[t.MessageID] = memRef{id, t.From}
 	}
 	return nil
 }
@@ -258,20 +330,23 @@ func (rn *running) wait(t *testing.T, n int) {
 	}
 }
 
-func start(t *testing.T, srv *memServer, in Ingester, st Store, lease Lease, mod func(*Config)) *running {
+func start(t *testing.T, srv *memServer, in Ingester, st Store, lease Lease, mod func(*Config), opts ...func(*Receiver)) *running {
 	cfg := Config{Addr: srv.addr, Username: testUser, Password: testPass, Folder: "INBOX", TLS: "none",
 		PollInterval: 100 * time.Millisecond, After: "seen", Acknowledge: true, MaxChars: 5000,
 		BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond, LeaseTTL: 300 * time.Millisecond}
 	if mod != nil {
 		mod(&cfg)
 	}
-	return run(t, cfg, in, st, lease)
+	return run(t, cfg, in, st, lease, opts...)
 }
 
 // run starts a receiver with cfg; it is stopped when the test ends.
-func run(t *testing.T, cfg Config, in Ingester, st Store, lease Lease) *running {
+func run(t *testing.T, cfg Config, in Ingester, st Store, lease Lease, opts ...func(*Receiver)) *running {
 	rn := &running{done: make(chan struct{}), uids: make(chan uint32, 100), idles: make(chan struct{}, 100)}
 	rn.r = &Receiver{Cfg: cfg, Intake: in, Store: st, Lease: lease, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range opts {
+		o(rn.r)
+	}
 	rn.r.onDone = func(uid uint32) { rn.uids <- uid }
 	rn.r.onIdle = func() { rn.idles <- struct{}{} }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -512,7 +587,7 @@ func TestOnlyLeaseHolderFollows(t *testing.T) {
 
 func TestParseNeverPanics(t *testing.T) {
 	var all [][]byte
-	for _, f := range []string{"gbk.eml", "gb18030.eml", "utf8-qp.eml", "html-only.eml", "attachment.eml", "autoreply.eml", "bounce.eml", "no-message-id.eml"} {
+	for _, f := range []string{"gbk.eml", "gb18030.eml", "utf8-qp.eml", "html-only.eml", "attachment.eml", "autoreply.eml", "bounce.eml", "no-message-id.eml", "reply.eml"} {
 		all = append(all, load(t, f))
 	}
 	sort.Slice(all, func(i, j int) bool { return len(all[i]) < len(all[j]) })

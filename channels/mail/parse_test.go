@@ -43,6 +43,8 @@ func TestParseFixtures(t *testing.T) {
 		{file: "bounce.eml", id: "bounce-1@mx.example.com", subject: "Undelivered Mail Returned to Sender", name: "Mail Delivery System",
 			from: "mailer-daemon@mx.example.com", noAuto: true, text: []string{"could not"}, parts: 2},
 		{file: "no-message-id.eml", subject: "噪音扰民", from: "zhou@example.com", text: []string{"楼下饭店夜间噪音扰民。"}},
+		{file: "reply.eml", id: "20261127100200.REPLY01@example.cn", subject: "Re: 反映路灯损坏问题", name: "张喆", from: "zhangzhe@example.cn",
+			text: []string{"解放北路32号门口，一共三盏"}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			l, err := Parse(load(t, c.file))
@@ -87,6 +89,11 @@ func TestParseDetails(t *testing.T) {
 	l, _ := Parse(load(t, "utf8-qp.eml"))
 	if strings.Join(l.References, " ") != "root@example.com earlier@example.com" || len(l.InReplyTo) != 1 || l.InReplyTo[0] != "earlier@example.com" {
 		t.Fatalf("threading %v %v", l.References, l.InReplyTo)
+	}
+	l, _ = Parse(load(t, "reply.eml"))
+	want := []string{"hotline.1.20261127000001@dezhou.gov.example", "20261126091200.GBK001@example.cn"}
+	if ids := ReplyIDs(l); strings.Join(ids, " ") != strings.Join(want, " ") {
+		t.Fatalf("reply ids %v", ids)
 	}
 	l, _ = Parse(load(t, "attachment.eml"))
 	if l.Parts[0].Name != "现场照片.png" || l.Parts[0].ContentType != "image/png" || len(l.Parts[0].Data) < 60 || l.Parts[1].Name != "setup.exe" {

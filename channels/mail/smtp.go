@@ -25,6 +25,13 @@ type Threads interface {
 	MailThread(ctx context.Context, ticketNo string) (t Thread, ok bool, err error)
 }
 
+// SentLog remembers our mails' Message-IDs with their ticket and recipient,
+// so that a citizen's answer to one finds the ticket (Store.ReplyTicket).
+type SentLog interface {
+	// RecordSent returns ticket.ErrNotFound when there is no such ticket.
+	RecordSent(ctx context.Context, ticketNo, messageID, to string) error
+}
+
 // CodeIssuer issues a fresh query code for a ticket (storing only its hash)
 // and returns it; the code of the last receipt sent is the valid one.
 type CodeIssuer interface {
@@ -51,7 +58,9 @@ type Sender struct {
 	Cfg     SMTPConfig
 	Threads Threads
 	Codes   CodeIssuer
-	Now     func() time.Time
+	// Sent, when set, records each mail's Message-ID before it is sent.
+	Sent SentLog
+	Now  func() time.Time
 }
 
 // QueryCodePlaceholder in a text is replaced by a freshly issued query code.
@@ -88,6 +97,13 @@ func (s *Sender) Send(ctx context.Context, m ticket.Outgoing) error {
 	if err != nil {
 		return ticket.Permanent(err)
 	}
+	if s.Sent != nil && m.TicketNo != "" {
+		// Before sending: an answer may come back faster than we could
+		// record it afterwards. A retry records the same ID again (no-op).
+		if err := s.Sent.RecordSent(ctx, m.TicketNo, s.MessageID(m), to.Address); err != nil && !errors.Is(err, ticket.ErrNotFound) {
+			return fmt.Errorf("record message-id: %w", err)
+		}
+	}
 	return s.deliver(ctx, to.Address, msg)
 }
 
@@ -102,7 +118,7 @@ func (s *Sender) Compose(m ticket.Outgoing, to, text string, th Thread, threaded
 	h.SetDate(now())
 	h.SetAddressList("From", []*gomail.Address{{Name: s.Cfg.FromName, Address: s.Cfg.From}})
 	h.SetAddressList("To", []*gomail.Address{{Address: to}})
-	h.SetMessageID(fmt.Sprintf("hotline.%d.%s@%s", m.ID, strings.ReplaceAll(m.TicketNo, "-", ""), domainOf(s.Cfg.From)))
+	h.SetMessageID(s.MessageID(m))
 	subject := fmt.Sprintf("关于您的来信的答复（工单号 %s）", m.TicketNo)
 	if m.Kind == "receipt" {
 		subject = fmt.Sprintf("来信已收到（工单号 %s）", m.TicketNo)
@@ -145,6 +161,12 @@ func (s *Sender) Compose(m ticket.Outgoing, to, text string, th Thread, threaded
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// MessageID is the Message-ID (without angle brackets) of the mail for outbox
+// item m: the same for every attempt.
+func (s *Sender) MessageID(m ticket.Outgoing) string {
+	return fmt.Sprintf("hotline.%d.%s@%s", m.ID, strings.ReplaceAll(m.TicketNo, "-", ""), domainOf(s.Cfg.From))
 }
 
 func parseRefs(s string) []string {

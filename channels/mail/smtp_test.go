@@ -205,3 +205,44 @@ func TestSendErrors(t *testing.T) {
 		t.Fatalf("connection refused must be retried: %v", err)
 	}
 }
+
+type fakeSent struct {
+	recs []string // "ticket messageID to"
+	err  error
+}
+
+func (f *fakeSent) RecordSent(_ context.Context, no, id, to string) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.recs = append(f.recs, no+" "+id+" "+to)
+	return nil
+}
+
+// TestSendRecordsMessageID: the Message-ID of every mail is recorded with its
+// ticket and recipient before it goes out; when recording fails nothing is
+// sent (the outbox retries), unless the ticket is unknown.
+func TestSendRecordsMessageID(t *testing.T) {
+	s := startSink(t)
+	snd := newSender(s, fakeThreads{}, nil)
+	sent := &fakeSent{}
+	snd.Sent = sent
+	ctx := context.Background()
+	m := ticket.Outgoing{ID: 9, To: "Citizen <w@example.com>", Text: "答复", Kind: ticket.ReplyAgent, TicketNo: "20261127-000002"}
+	if err := snd.Send(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := readMail(t, s.msgs[0].Data)
+	mid, _ := h.MessageID()
+	if len(sent.recs) != 1 || sent.recs[0] != "20261127-000002 "+mid+" w@example.com" || mid != snd.MessageID(m) {
+		t.Fatalf("recorded %v (message-id %q)", sent.recs, mid)
+	}
+	sent.err = errors.New("database down")
+	if err := snd.Send(ctx, m); err == nil || errors.Is(err, ticket.ErrPermanent) || len(s.msgs) != 1 {
+		t.Fatalf("unrecorded mail: err=%v sent=%d", err, len(s.msgs))
+	}
+	sent.err = ticket.ErrNotFound
+	if err := snd.Send(ctx, m); err != nil || len(s.msgs) != 2 {
+		t.Fatalf("unknown ticket: err=%v sent=%d", err, len(s.msgs))
+	}
+}

@@ -79,6 +79,20 @@ type Config struct {
 	MaxSkew time.Duration
 }
 
+// Kinds of passive replies, as counted by Observer.WeChatPassiveReply.
+const (
+	PassiveReply   = "reply"   // intake's standard reply (thanks, suggestion, a knowledge-base answer ...)
+	PassiveRepeat  = "repeat"  // the same reply again, to WeChat's retry of a message
+	PassiveCommand = "command" // the answer to 查询 / 绑定 / 验证 or the status menu
+	PassiveWelcome = "welcome" // the welcome text to a new follower
+	PassiveRefusal = "refusal" // why a message could not be taken
+)
+
+// Observer is told about every passive reply sent (metrics.Metrics is one).
+type Observer interface {
+	WeChatPassiveReply(kind string)
+}
+
 // Webhook serves GET and POST /channels/wechat.
 type Webhook struct {
 	cfg    Config
@@ -89,6 +103,8 @@ type Webhook struct {
 	Now func() time.Time
 	// Notify wakes the outbox after a binding code SMS was queued (may be nil).
 	Notify func()
+	// Observe, when set, counts the passive replies.
+	Observe Observer
 }
 
 // NewWebhook checks the configuration and builds the callback handler.
@@ -203,22 +219,24 @@ func (w *Webhook) callback(c *gin.Context) {
 		httpx.Error(c, http.StatusBadRequest, "malformed", err.Error())
 		return
 	}
-	text, err := w.handle(c.Request.Context(), m, plain)
+	text, kind, err := w.handle(c.Request.Context(), m, plain)
 	if err != nil {
 		// Not stored: a 5xx makes WeChat deliver again (three times).
 		w.log.Error("wechat callback", "request_id", httpx.ID(c), "msg_type", m.MsgType, "err", err)
 		httpx.Error(c, http.StatusServiceUnavailable, "store_unavailable", "message not stored, please retry")
 		return
 	}
-	w.reply(c, m, text, safe, nonce)
+	if w.reply(c, m, text, safe, nonce) && w.Observe != nil {
+		w.Observe.WeChatPassiveReply(kind)
+	}
 }
 
 // reply answers "success" (nothing to say) or a passive text reply, sealed in
-// safe mode.
-func (w *Webhook) reply(c *gin.Context, m Message, text string, safe bool, nonce string) {
+// safe mode; it tells whether a passive reply went out.
+func (w *Webhook) reply(c *gin.Context, m Message, text string, safe bool, nonce string) bool {
 	if text == "" {
 		c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("success"))
-		return
+		return false
 	}
 	now := w.Now()
 	doc, err := TextReply(m, fitPassive(text), now)
@@ -232,9 +250,10 @@ func (w *Webhook) reply(c *gin.Context, m Message, text string, safe bool, nonce
 		// The message is stored; the citizen only misses the instant answer.
 		w.log.Error("wechat passive reply", "request_id", httpx.ID(c), "err", err)
 		c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("success"))
-		return
+		return false
 	}
 	c.Data(http.StatusOK, "application/xml; charset=utf-8", doc)
+	return true
 }
 
 // maxPassiveBytes is WeChat's limit for a passive text reply (2048 bytes);
@@ -255,15 +274,17 @@ func fitPassive(text string) string {
 	return text[:cut] + more
 }
 
-// handle does what m asks and returns the passive reply text ("" for none).
-// An error means nothing was stored and WeChat should retry.
-func (w *Webhook) handle(ctx context.Context, m Message, raw []byte) (string, error) {
+// handle does what m asks and returns the passive reply text ("" for none)
+// and its kind (Passive*). An error means nothing was stored and WeChat
+// should retry.
+func (w *Webhook) handle(ctx context.Context, m Message, raw []byte) (text, kind string, err error) {
 	if m.IsEvent() {
 		return w.event(ctx, m)
 	}
 	if m.MsgType == "text" {
 		if cmd, ok := ParseCommand(m.Content); ok {
-			return w.command(ctx, m.FromUserName, cmd)
+			text, err := w.command(ctx, m.FromUserName, cmd)
+			return text, PassiveCommand, err
 		}
 	}
 	env, _ := m.Envelope(raw)
@@ -274,16 +295,17 @@ func (w *Webhook) handle(ctx context.Context, m Message, raw []byte) (string, er
 	switch {
 	case errors.Is(err, normalize.ErrInvalid):
 		w.log.Info("wechat message refused", "msg_type", m.MsgType, "err", err)
-		return w.refusal(), nil
+		return w.refusal(), PassiveRefusal, nil
 	case err != nil:
-		return "", err
+		return "", "", err
 	case r.Duplicate:
 		// A retry: answer what the first delivery answered, if anything.
-		return w.store.PassiveReply(ctx, r.MessageID)
+		text, err := w.store.PassiveReply(ctx, r.MessageID)
+		return text, PassiveRepeat, err
 	case len(replies) > 0:
-		return replies[0].Text, nil
+		return replies[0].Text, PassiveReply, nil
 	}
-	return "", nil
+	return "", "", nil
 }
 
 func (w *Webhook) refusal() string {
@@ -296,16 +318,17 @@ func (w *Webhook) refusal() string {
 // event handles subscribe (welcome), unsubscribe (nothing) and menu clicks.
 // Events make no ticket, and each of them is idempotent, so a retried event
 // needs no dedup record.
-func (w *Webhook) event(ctx context.Context, m Message) (string, error) {
+func (w *Webhook) event(ctx context.Context, m Message) (text, kind string, err error) {
 	switch strings.ToLower(m.Event) {
 	case "subscribe":
-		return w.cfg.WelcomeText, nil
+		return w.cfg.WelcomeText, PassiveWelcome, nil
 	case "click":
 		if w.cfg.StatusMenuKey != "" && m.EventKey == w.cfg.StatusMenuKey {
-			return w.command(ctx, m.FromUserName, Command{Kind: CmdStatus})
+			text, err := w.command(ctx, m.FromUserName, Command{Kind: CmdStatus})
+			return text, PassiveCommand, err
 		}
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // command answers a status query, a binding request or a verification code.

@@ -415,3 +415,42 @@ func TestIngestFailures(t *testing.T) {
 		t.Fatalf("too large = %d", code)
 	}
 }
+
+type countObserver struct {
+	mu    sync.Mutex
+	kinds map[string]int
+}
+
+func (o *countObserver) WeChatPassiveReply(kind string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.kinds == nil {
+		o.kinds = map[string]int{}
+	}
+	o.kinds[kind]++
+}
+
+// TestPassiveRepliesCounted: every passive reply is counted by kind;
+// "success" answers are not.
+func TestPassiveRepliesCounted(t *testing.T) {
+	r := newRig(t, testKey)
+	obs := &countObserver{}
+	r.hook.Observe = obs
+	r.intake.replies = []ticket.Reply{{Kind: ticket.ReplyThanks, Text: "感谢"}}
+	r.post(t, textMsg("2001", "谢谢"), nil) // reply
+	r.store.passive[1] = "感谢"
+	r.post(t, textMsg("2001", "谢谢"), nil) // repeat
+	r.intake.replies = nil
+	r.post(t, textMsg("2002", "路灯坏了"), nil)                   // success: not counted
+	r.post(t, textMsg("2003", "查询"), nil)                     // command
+	r.post(t, eventMsg("subscribe", ""), nil)                 // welcome
+	r.post(t, eventMsg("CLICK", "查询进度"), nil)                 // command
+	r.post(t, eventMsg("unsubscribe", ""), nil)               // nothing
+	r.post(t, textMsg("2004", strings.Repeat("长", 101)), nil) // refusal (MaxChars 100)
+	want := map[string]int{PassiveReply: 1, PassiveRepeat: 1, PassiveCommand: 2, PassiveWelcome: 1, PassiveRefusal: 1}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if fmt.Sprint(obs.kinds) != fmt.Sprint(want) {
+		t.Fatalf("counted %v, want %v", obs.kinds, want)
+	}
+}
