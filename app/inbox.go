@@ -11,6 +11,7 @@ import (
 	"hotline/api"
 	"hotline/channels/web"
 	"hotline/inbox"
+	"hotline/kpi"
 	"hotline/live"
 	"hotline/normalize"
 	"hotline/replies"
@@ -47,7 +48,8 @@ func (a *App) inboxRoutes(r gin.IRouter) {
 		limiter = &web.RedisLimiter{Client: a.Redis, Prefix: "hotline:rl:"}
 	}
 	accounts := &api.API{Store: a.Store, TokenTTL: cfg.Auth.TokenTTL, MaxBody: cfg.HTTP.MaxBodyBytes, Log: a.Log}
-	(&inbox.Handler{
+	hot := cfg.Pipeline.Hot
+	h := &inbox.Handler{
 		Store:   a.Store,
 		Login:   accounts.Login,
 		KB:      a.KB,
@@ -63,9 +65,20 @@ func (a *App) inboxRoutes(r gin.IRouter) {
 			SecureCookie: strings.HasPrefix(strings.ToLower(cfg.HTTP.PublicURL), "https://"),
 			SessionTTL:   cfg.Auth.TokenTTL, MaxBody: cfg.HTTP.MaxBodyBytes, BcryptCost: cfg.Auth.BcryptCost,
 			PageSize: cfg.Inbox.PageSize,
+			Hot:      kpi.HotOptions{Window: hot.Window, Baseline: hot.BaselineWindows, MinCount: hot.MinCount, Factor: hot.Factor},
 		},
 		Log: a.Log.With("component", "inbox"),
-	}).Routes(r)
+	}
+	// The handling panel, the work queues and the KPI dashboard call the
+	// pipeline, the store and the KPI service directly (the same Transition and
+	// queries as the API).
+	if a.Pipeline != nil {
+		h.Pipeline, h.Work, h.KPI = a.Pipeline, a.Store, a.KPI()
+		if dl := a.Pipeline.Deadlines(); dl != nil {
+			h.Opt.ExtensionMaxDays = dl.ExtensionMaxDays
+		}
+	}
+	h.Routes(r)
 }
 
 // startLive runs the live updates in the background of Serve. It is given the

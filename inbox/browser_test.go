@@ -17,6 +17,7 @@ import (
 
 	"hotline/auth"
 	"hotline/configs"
+	"hotline/kpi/sim"
 	"hotline/store"
 )
 
@@ -323,5 +324,192 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	if a := alerts.list(); len(a) > 0 {
 		t.Fatalf("a page opened dialogs (script ran): %q", a)
+	}
+}
+
+// signIn signs the browser out (if signed in) and in as user.
+func signIn(t *testing.T, ctx context.Context, base, user, pw string) {
+	t.Helper()
+	do(t, ctx, "open", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS("main")))
+	if n := run(t, ctx, "signed in?", chromedp.Evaluate[int](`document.querySelectorAll('form.logout button').length`)); n > 0 {
+		do(t, ctx, "sign out", chromedp.Click(chromedp.CSS("form.logout button")), chromedp.WaitVisible(chromedp.ID("username")))
+	}
+	do(t, ctx, "sign in as "+user,
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), user),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS("form.logout button")),
+	)
+}
+
+// openAction opens the panel's form of action on the current ticket page.
+func openAction(t *testing.T, ctx context.Context, action string) {
+	t.Helper()
+	sel := "#act-" + action
+	do(t, ctx, "open "+action, chromedp.WaitVisible(chromedp.CSS(sel+" > summary")), chromedp.Click(chromedp.CSS(sel+" > summary")),
+		chromedp.WaitVisible(chromedp.CSS(sel+" button[type=submit]")))
+}
+
+// submitAction submits the form and waits for the status to read want.
+func submitAction(t *testing.T, ctx context.Context, action, want string) {
+	t.Helper()
+	do(t, ctx, "submit "+action, chromedp.Click(chromedp.CSS("#act-"+action+" button[type=submit]")))
+	eventually(t, action+" → "+want, func() bool {
+		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('status')||{}).textContent || ''`))
+		return s == want
+	})
+}
+
+// openFromQueue follows the nav link to a queue and opens the ticket there.
+func openFromQueue(t *testing.T, ctx context.Context, queue, no string) {
+	t.Helper()
+	row := fmt.Sprintf(`#rows tr.row[data-no="%s"] .c-no a`, no)
+	do(t, ctx, "queue "+queue,
+		chromedp.Click(chromedp.CSS(`header.bar nav a[href="/inbox/queues/`+queue+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row)),
+		chromedp.Click(chromedp.CSS(row)),
+		chromedp.WaitVisible(chromedp.ID("handling")),
+	)
+}
+
+// TestBrowserHandlingLoop walks an SMS ticket through the loop in Chromium by
+// the right roles, each from their own queue: the intake agent transfers it,
+// the clerk dispatches it, the unit accepts and replies (a vague reply is
+// refused with the reason), the follow-up agent records satisfaction and the
+// ticket reads 已办结. Then the admin opens the KPI dashboard of a simulated
+// month and sees the eleven figures.
+func TestBrowserHandlingLoop(t *testing.T) {
+	e := start(t, "sqlite", func(c *configs.Config) {
+		c.Inbox.LivePoll = 200 * time.Millisecond
+		c.Pipeline.Hot.MinCount = 5
+	})
+	ctx, alerts := browser(t)
+	base := e.srv.URL
+	loc := e.app.Cfg.City.Location()
+	now := time.Now().In(loc)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc).AddDate(0, -1, 0)
+	if _, err := sim.Run(context.Background(), e.app.Store, e.app.Pipeline.Deadlines(),
+		sim.Options{Month: month, Tickets: 2000, Seed: 11, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	cg := e.unitID("市城市管理局")
+	e.addUser("agent", auth.RoleIntake, nil)
+	e.addUser("clerk", auth.RoleTransfer, nil)
+	e.addUser("chengguan", auth.RoleUnit, &cg)
+	e.addUser("follow", auth.RoleFollowUp, nil)
+	rumour := e.hotSpike(8)
+	no := e.sms("loop-1", "13800138555", "解放北路路灯坏了一个月了，晚上很黑，请尽快修理")
+	status := func() string { return run(t, ctx, "status", chromedp.TextContent(chromedp.ID("status"))) }
+
+	// 受理坐席: 转办 to 市城市管理局 (typed into the unit picker).
+	signIn(t, ctx, base, "agent", "agent-password")
+	do(t, ctx, "open the ticket", chromedp.Navigate(base+"/inbox/tickets/"+no), chromedp.WaitVisible(chromedp.ID("handling")))
+	if n := run(t, ctx, "clerk's form", chromedp.Evaluate[int](`document.querySelectorAll('#act-dispatch').length`)); n != 0 {
+		t.Fatal("the intake agent is offered the clerk's dispatch")
+	}
+	openAction(t, ctx, "transfer")
+	do(t, ctx, "pick the unit",
+		chromedp.SendKeys(chromedp.CSS(`#act-transfer input[name=unit]`), "市城市管理局"),
+		chromedp.SendKeys(chromedp.CSS(`#act-transfer input[name=note]`), "路灯维修"),
+	)
+	submitAction(t, ctx, "transfer", "待转办审核")
+
+	// 转办坐席: from the 待转办 queue, 审核转派 (the proposal is prefilled).
+	signIn(t, ctx, base, "clerk", "clerk-password")
+	openFromQueue(t, ctx, "transfer", no)
+	openAction(t, ctx, "dispatch")
+	if v := run(t, ctx, "proposed unit", chromedp.Value(chromedp.CSS(`#act-dispatch input[name=unit]`))); v != "市城市管理局" {
+		t.Fatalf("dispatch prefilled with %q", v)
+	}
+	submitAction(t, ctx, "dispatch", "已转办待签收")
+
+	// 承办单位: from 本单位, 签收, then a vague reply is refused with the reason.
+	signIn(t, ctx, base, "chengguan", "chengguan-password")
+	openFromQueue(t, ctx, "unit", no)
+	openAction(t, ctx, "accept")
+	submitAction(t, ctx, "accept", "承办中")
+	openAction(t, ctx, "reply")
+	do(t, ctx, "vague reply",
+		chromedp.SendKeys(chromedp.CSS(`#act-reply textarea[name=text]`), "已安排城管部门处理"),
+		chromedp.Click(chromedp.CSS(`#act-reply button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("act-error")),
+	)
+	msg := run(t, ctx, "refusal", chromedp.TextContent(chromedp.ID("act-error")))
+	if !strings.Contains(msg, "答复不符合办理标准") || !strings.Contains(msg, "答复内容不具体") {
+		t.Fatalf("refusal reads %q", msg)
+	}
+	if s := status(); s != "承办中" {
+		t.Fatalf("after the refused reply: %s", s)
+	}
+	js(t, ctx, `window.scrollTo(0, 0)`)
+	do(t, ctx, "settle", chromedp.Sleep(200*time.Millisecond))
+	screenshot(t, ctx, "handling.png")
+	js(t, ctx, `document.querySelector('#act-reply textarea[name=text]').value = ''`)
+	do(t, ctx, "a proper reply",
+		chromedp.SendKeys(chromedp.CSS(`#act-reply textarea[name=text]`), "经现场核实，路灯线路老化属实，已于今日更换电缆并恢复照明，今后每周巡查一次。"),
+	)
+	submitAction(t, ctx, "reply", "已回复待回访")
+
+	// 回访坐席: from 待回访, satisfied on both counts: 已办结.
+	signIn(t, ctx, base, "follow", "follow-password")
+	openFromQueue(t, ctx, "followup", no)
+	openAction(t, ctx, "followup")
+	do(t, ctx, "ratings",
+		chromedp.SetValue(chromedp.CSS(`#act-followup select[name=service_rating]`), "satisfied"),
+		chromedp.SetValue(chromedp.CSS(`#act-followup select[name=result_rating]`), "satisfied"),
+		chromedp.SetValue(chromedp.CSS(`#act-followup select[name=unit_replied]`), "1"),
+	)
+	submitAction(t, ctx, "followup", "已办结")
+	rec := run(t, ctx, "record", chromedp.TextContent(chromedp.ID("record")))
+	for _, want := range []string{"市城市管理局", "已回复", "电话回访", "满意"} {
+		if !strings.Contains(rec, want) {
+			t.Errorf("handling record lacks %q: %q", want, rec)
+		}
+	}
+
+	// 管理员: the KPI dashboard of the simulated month.
+	signIn(t, ctx, base, "admin", adminPass)
+	do(t, ctx, "dashboard",
+		chromedp.Click(chromedp.CSS(`header.bar nav a[href="/inbox/kpis"]`)),
+		chromedp.WaitVisible(chromedp.ID("kpi-table")),
+	)
+	js(t, ctx, fmt.Sprintf(`document.getElementById('kpi-from').value = %q; document.getElementById('kpi-to').value = %q`,
+		month.Format(time.DateOnly), month.AddDate(0, 1, -1).Format(time.DateOnly)))
+	do(t, ctx, "the simulated month",
+		chromedp.Click(chromedp.ID("kpi-go")),
+		chromedp.WaitVisible(chromedp.CSS(`a#kpi-xlsx[href*="from=`+month.Format(time.DateOnly)+`"]`)),
+	)
+	values := run(t, ctx, "figures", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#kpi-table tr.kpi .value')).map(function (td) { return td.textContent })`))
+	if len(values) != 11 {
+		t.Fatalf("%d figures", len(values))
+	}
+	for i, v := range values {
+		if !strings.HasSuffix(v, "%") {
+			t.Errorf("KPI %d shows %q", i+1, v)
+		}
+	}
+	if n := run(t, ctx, "targets", chromedp.Evaluate[int](`document.querySelectorAll('.chart svg line.target').length`)); n != 11 {
+		t.Errorf("%d charts with a target line", n)
+	}
+	if href := run(t, ctx, "export", chromedp.Evaluate[string](`document.getElementById('kpi-xlsx').getAttribute('href')`)); !strings.Contains(href, "from="+month.Format(time.DateOnly)) {
+		t.Errorf("export link %q", href)
+	}
+	do(t, ctx, "settle", chromedp.Sleep(200*time.Millisecond))
+	screenshot(t, ctx, "kpis.png")
+
+	// The hot issue's 呈报 link opens the newest of its tickets with the form open.
+	do(t, ctx, "呈报 a hot issue",
+		chromedp.Click(chromedp.CSS(`.hot-list a.escalate`)),
+		chromedp.WaitVisible(chromedp.CSS(`#act-escalate textarea[name=text]`)),
+	)
+	if loc := run(t, ctx, "location", chromedp.Location()); !strings.Contains(loc, "/inbox/tickets/"+rumour[len(rumour)-1]) {
+		t.Fatalf("呈报 opened %s", loc)
+	}
+	do(t, ctx, "呈阅件", chromedp.SendKeys(chromedp.CSS(`#act-escalate textarea[name=text]`), "网传自来水有毒，一小时内来电激增，建议及时辟谣"))
+	submitAction(t, ctx, "escalate", "呈报待批示")
+
+	if a := alerts.list(); len(a) > 0 {
+		t.Fatalf("a page opened dialogs: %q", a)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hotline/kb"
+	"hotline/kpi"
 	"hotline/live"
 	"hotline/normalize"
 	"hotline/replies"
@@ -91,6 +92,10 @@ type Options struct {
 	MaxBody      int64
 	BcryptCost   int
 	PageSize     int
+	// ExtensionMaxDays bounds the days a unit may ask for (deadlines.extension_max_days).
+	ExtensionMaxDays int
+	// Hot tunes the hot-issue list of the KPI dashboard.
+	Hot kpi.HotOptions
 }
 
 // Handler serves the inbox.
@@ -103,8 +108,13 @@ type Handler struct {
 	Limiter Limiter                           // nil: sign-ins are not throttled
 	Replies map[normalize.Channel]replies.Set // the six texts per channel; SMS is the fallback
 	Notify  func()                            // wakes the outbox after a reply
-	Opt     Options
-	Log     *slog.Logger
+	// Pipeline and Work serve the handling panel, the handling record and the
+	// work queues; KPI the dashboard. nil: those pages are off.
+	Pipeline Pipeline
+	Work     Work
+	KPI      KPI
+	Opt      Options
+	Log      *slog.Logger
 
 	sc  statusCache
 	tpl *template.Template
@@ -151,6 +161,7 @@ func (h *Handler) Routes(r gin.IRouter) {
 			}
 			return t.Format("2006-01-02 15:04")
 		},
+		"dateOf": func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04") },
 	})
 	r.GET("/", h.root)
 	r.GET("/login", h.loginPage)
@@ -169,6 +180,10 @@ func (h *Handler) Routes(r gin.IRouter) {
 	g.POST("/tickets/:no/claim", h.centreOnly, h.claim)
 	g.POST("/tickets/:no/release", h.centreOnly, h.release)
 	g.POST("/tickets/:no/classify", h.centreOnly, h.classify)
+	g.POST("/tickets/:no/act/:action", h.act)
+	g.GET("/queues/:queue", h.queuePage)
+	g.GET("/kpis", h.kpiOnly, h.kpiPage)
+	g.GET("/kpis.xlsx", h.kpiOnly, h.kpiXLSX)
 	g.GET("/admin/users", h.adminOnly, h.usersPage)
 	g.POST("/admin/users", h.adminOnly, h.addUser)
 }
@@ -229,8 +244,9 @@ type base struct {
 	RoleName   string
 	Flash      string
 	Error      string
-	Page       string // body class: list, ticket, users, login
+	Page       string // body class: list, ticket, users, login, queue, kpis
 	SLASeconds int
+	Links      []option // the role's work queues and pages (value: path)
 }
 
 func (h *Handler) base(c *gin.Context, title, page string) base {
@@ -241,6 +257,8 @@ func (h *Handler) base(c *gin.Context, title, page string) base {
 		b.IsAdmin = u.Role == "admin"
 		b.IsCentre = centre(u)
 		b.RoleName = roleName(u.Role)
+		b.Links = h.navLinks(u)
+		b.Nav = c.Request.URL.Path
 	}
 	return b
 }

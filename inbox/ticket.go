@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hotline/normalize"
+	"hotline/pipeline"
 	"hotline/replies"
 	"hotline/store"
 	"hotline/ticket"
@@ -71,6 +72,9 @@ type ticketView struct {
 	KBSearched  bool
 	ReplyWay    string
 	Routes      []option // other ways to reach the citizen (value: ticket.Via*)
+	Panel       panelView
+	Units       []store.UnitView // the unit picker's list (only when an action needs it)
+	Record      *recordView      // the handling record (承办记录), nil without the pipeline
 }
 
 var flashes = map[string]string{
@@ -84,7 +88,7 @@ var flashes = map[string]string{
 func (h *Handler) visible(c *gin.Context, no string) (ticket.Ticket, bool) {
 	u, _ := currentUser(c)
 	t, err := h.Store.GetTicket(c.Request.Context(), no)
-	if err == nil && !centre(u) && (u.UnitID == nil || t.UnitID == nil || *t.UnitID != *u.UnitID) {
+	if err == nil && !centre(u) && !h.unitSees(c.Request.Context(), u, t) {
 		err = ticket.ErrNotFound
 	}
 	if errors.Is(err, ticket.ErrNotFound) {
@@ -109,6 +113,12 @@ func (h *Handler) ticketPage(c *gin.Context) {
 }
 
 func (h *Handler) renderTicket(c *gin.Context, status int, form replyForm) {
+	h.renderTicketWith(c, status, form, nil)
+}
+
+// renderTicketWith renders the ticket page; act is a handling action posted
+// and refused (shown again with its values and the reason).
+func (h *Handler) renderTicketWith(c *gin.Context, status int, form replyForm, act *actionForm) {
 	u, _ := currentUser(c)
 	ctx := c.Request.Context()
 	t, ok := h.visible(c, c.Param("no"))
@@ -120,6 +130,24 @@ func (h *Handler) renderTicket(c *gin.Context, status int, form replyForm) {
 		Citizen: citizenFor(u, t, false), Canned: h.Opt.Canned, Categories: h.Opt.Categories, Form: form,
 		Place: "省级", Target: h.Opt.Province + "相关部门"}
 	v.Flash = flashes[c.Query("done")]
+	if c.Query("done") == "act" {
+		if a := pipeline.Action(c.Query("action")); slices.Contains(pipeline.Actions(), a) {
+			v.Flash = "“" + a.Label() + "”已完成。"
+		}
+	}
+	if h.Pipeline != nil && h.Work != nil {
+		fv, err := h.Work.GetFlow(ctx, t.No)
+		if err != nil {
+			h.internal(c, "flow", err)
+			return
+		}
+		rec := record(fv)
+		v.Record = &rec
+		if v.Panel, v.Units, err = h.panel(c, u, t, &fv, act); err != nil {
+			h.internal(c, "allowed actions", err)
+			return
+		}
+	}
 	holder, err := h.Store.TicketHolder(ctx, t.ID)
 	if err != nil {
 		h.internal(c, "holder", err)

@@ -3,12 +3,14 @@ package inbox
 import (
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"hotline/auth"
 	"hotline/normalize"
+	"hotline/pipeline"
 	"hotline/store"
 	"hotline/ticket"
 )
@@ -42,23 +44,58 @@ var deliveryNames = map[string]string{
 var replyKindNames = map[string]string{
 	ticket.ReplyAnswered: "答复结果", ticket.ReplyTransferred: "已转办", ticket.ReplySuggestion: "建议",
 	ticket.ReplyThanks: "感谢", ticket.ReplyOutOfRemit: "非本市事项", ticket.ReplyIncomplete: "信息不全",
-	ticket.ReplyAgent: "坐席回复",
+	ticket.ReplyAgent: "坐席回复", "receipt": "收件回执", "survey": "短信回访",
 }
 
-// eventNames are the audit trail's event types in Chinese (intake, the inbox,
-// the channels and the pipeline's actions); unknown types show as they are.
+// eventNames are the audit trail's event types in Chinese that are not
+// pipeline actions (intake, the inbox, the channels, the province); the
+// pipeline's actions are named by the table (pipeline.Action.Label).
 var eventNames = map[string]string{
 	"created": "创建工单", "message_joined": "追加来信", "reply_queued": "回复已排队", "reply_undeliverable": "回复无法送达",
 	"reply_passive": "自动回复", "delivery_dead": "发送失败", "claimed": "认领", "taken_over": "接管", "released": "释放",
 	"reclassified": "修改分类", "contact_merged": "合并来电人", "attachment_fetched": "附件已下载", "due_set": "设定期限",
 	"province_answered": "省平台已接收", "province_event_queued": "报送省平台", "province_sent_up": "上报省平台",
-	"answer": "答复", "transfer": "转办", "escalate": "呈报", "discard": "无效", "send_back": "退回受理坐席",
-	"dispatch": "转派承办单位", "retransfer": "重新转办", "instruct": "领导批示", "accept": "签收", "return": "单位回退",
-	"request_extension": "申请延期", "reply": "回复办理结果", "co_opinion": "协办意见", "approve_extension": "同意延期",
-	"refuse_extension": "不同意延期", "urge": "催办", "supervise": "列入督办", "rework": "退回重办", "close": "办结",
-	"staff_complaint": "有效投诉", "followup": "回访", "contact_failed": "联系不上", "send_survey": "短信回访",
-	"survey_answer": "回访答复", "result_told": "告知结果", "archive": "归档", "mark_overdue": "超期",
+	"reply_refused": "办理结果被退回",
 }
+
+// provinceEventNames are the provincial exchange's events (notes of
+// province_event_queued).
+var provinceEventNames = map[string]string{
+	"accepted": "已受理", "transferred": "已转办", "extension_requested": "申请延期", "extended": "已延期",
+	"replied": "已答复", "returned": "单位回退", "closed": "已办结",
+}
+
+// eventLabel names an audit event: the pipeline's actions by the table's
+// labels, the others by eventNames.
+func eventLabel(typ string) string {
+	if a := pipeline.Action(typ); slices.Contains(pipeline.Actions(), a) {
+		return a.Label()
+	}
+	return label(eventNames, typ)
+}
+
+// eventNote is an event's note as shown: keys the writers put there
+// (reply kinds, provincial events, outbox routes) in Chinese.
+func eventNote(typ, note string) string {
+	switch typ {
+	case "reply_queued", "reply_passive":
+		return label(replyKindNames, note)
+	case "province_event_queued":
+		return label(provinceEventNames, note)
+	case "delivery_dead":
+		if via, rest, ok := strings.Cut(note, ": "); ok {
+			if n, ok := viaNames[via]; ok {
+				return n + "：" + rest
+			}
+		}
+	}
+	return note
+}
+
+var unitKinds = map[string]string{"district": "县市区", "street": "街道乡镇", "community": "社区村", "department": "市直部门",
+	"subunit": "下属单位", "company": "公共服务企业"}
+
+var viaNames = map[string]string{ticket.ViaSMS: "短信", ticket.ViaWeChat: "微信", ticket.ViaEmail: "电子邮件", ticket.ViaProvince: "省平台"}
 
 func label(m map[string]string, k string) string {
 	if v, ok := m[k]; ok {
@@ -134,7 +171,11 @@ var funcs = template.FuncMap{
 	},
 	"deliveryLabel": func(s string) string { return label(deliveryNames, s) },
 	"kindLabel":     func(s string) string { return label(replyKindNames, s) },
-	"eventLabel":    func(s string) string { return label(eventNames, s) },
+	"eventLabel":    eventLabel,
+	"eventNote":     eventNote,
+	"unitKind":      func(k string) string { return label(unitKinds, k) },
+	"pct":           pct,
+	"dateOf":        func(t time.Time) string { return t.Format("2006-01-02 15:04") },
 	"roleName":      roleName,
 	"firstLine":     firstLine,
 	"rfc3339":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },

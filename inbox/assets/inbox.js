@@ -15,6 +15,7 @@
   function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
 
   var page = document.body.className.replace(/^page-/, '');
+  var listLike = page === 'list' || page === 'queue';
   var ticketRoot = $('[data-ticket]');
   var ticketNo = ticketRoot ? ticketRoot.getAttribute('data-ticket') : '';
 
@@ -78,7 +79,7 @@
   function open(row, hash) {
     if (row) location.href = '/inbox/tickets/' + encodeURIComponent(row.getAttribute('data-no')) + (hash || '');
   }
-  if (page === 'list') {
+  if (listLike) {
     restoreSelection();
     document.addEventListener('click', function (e) {
       var row = e.target.closest('#rows tr.row');
@@ -106,14 +107,14 @@
     if (k === '/') {
       var s = $('#search') || $('#kb-q');
       if (s) { e.preventDefault(); s.focus(); s.select(); }
-    } else if (page === 'list' && (k === 'j' || k === 'ArrowDown')) {
+    } else if (listLike && (k === 'j' || k === 'ArrowDown')) {
       e.preventDefault(); move(1);
-    } else if (page === 'list' && (k === 'k' || k === 'ArrowUp')) {
+    } else if (listLike && (k === 'k' || k === 'ArrowUp')) {
       e.preventDefault(); move(-1);
-    } else if (page === 'list' && (k === 'Enter' || k === 'o')) {
+    } else if (listLike && (k === 'Enter' || k === 'o')) {
       e.preventDefault(); open(currentRow());
     } else if (k === 'r') {
-      if (page === 'list') { e.preventDefault(); open(currentRow(), '#reply'); }
+      if (listLike) { e.preventDefault(); open(currentRow(), '#reply'); }
       else if ($('#reply-text')) { e.preventDefault(); focusReply(); }
     } else if (k === 'Escape' && page === 'ticket') {
       location.href = '/inbox';
@@ -238,6 +239,42 @@
     });
   }
 
+  // ---- the handling panel ---------------------------------------------------------
+  // A link to #act-escalate (the KPI dashboard's hot issues) opens that form.
+  function openAction() {
+    if (!/^#act-[a-z_]+$/.test(location.hash)) return;
+    var d = document.getElementById(location.hash.slice(1));
+    if (!d || d.tagName !== 'DETAILS') return;
+    d.open = true;
+    d.scrollIntoView({ block: 'start' });
+    var f = $('textarea, input:not([type=hidden]), select', d);
+    if (f) f.focus();
+  }
+  openAction();
+  window.addEventListener('hashchange', openAction);
+  // "添加协办单位": one more unit picker (the server reads every co_unit).
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest('.add-co');
+    if (!b) return;
+    var box = b.closest('.counits');
+    var all = $$('input[name=co_unit]', box);
+    if (all.length >= 8) return;
+    var inp = all[all.length - 1].cloneNode(false);
+    inp.value = '';
+    box.insertBefore(inp, b);
+    inp.focus();
+  });
+  // A region with an open form or typed input is not replaced by a live update.
+  function busy(el) {
+    if ($('details[open]', el)) return true;
+    return $$('input, textarea, select', el).some(function (f) {
+      if (f.type === 'hidden') return false;
+      if (f.type === 'checkbox' || f.type === 'radio') return f.checked !== f.defaultChecked;
+      if (f.tagName === 'SELECT') return Array.prototype.some.call(f.options, function (o) { return o.selected !== o.defaultSelected; });
+      return f.value !== f.defaultValue;
+    });
+  }
+
   // ---- live updates --------------------------------------------------------------
   var timeline = $('#timeline');
   function scrollTimeline() { if (timeline) timeline.scrollTop = timeline.scrollHeight; }
@@ -276,13 +313,14 @@
           if (!fresh) return;
           var act = document.activeElement;
           if (act && act !== document.body && cur.contains(act)) return; // do not yank what the agent is using
+          if (cur.id === 'handling' && busy(cur)) return;
           var keep = {};
           $$('input[type=checkbox][id]', cur).forEach(function (c) { keep[c.id] = c.checked; });
           var node = document.importNode(fresh, true);
           cur.replaceWith(node);
           Object.keys(keep).forEach(function (id) { var c = document.getElementById(id); if (c) c.checked = keep[id]; });
         });
-        if (page === 'list') {
+        if (listLike) {
           restoreSelection();
           rows().forEach(function (r) { if (!before[r.getAttribute('data-no')]) r.classList.add('flash-new'); });
         }
@@ -303,7 +341,7 @@
     liveState.textContent = on ? '实时' : '离线';
     liveState.classList.toggle('on', on);
   }
-  if (window.EventSource && (page === 'list' || page === 'ticket')) {
+  if (window.EventSource && (listLike || page === 'ticket')) {
     var es = new EventSource('/inbox/events');
     var wasOpen = false, lost = false;
     es.addEventListener('open', function () {
@@ -319,6 +357,10 @@
       if (ev.kind === 'resync') { scheduleRefresh(); return; }
       if (page === 'ticket') {
         if (ev.ticket_no === ticketNo) scheduleRefresh();
+        return;
+      }
+      if (page === 'queue') {
+        if (!/[?&]page=/.test(location.search)) scheduleRefresh();
         return;
       }
       var onPage = !!$('#rows tr.row[data-no="' + CSS.escape(ev.ticket_no || '') + '"]');
