@@ -250,9 +250,11 @@ func TestProvinceInboundCase(t *testing.T) {
 			if body, err := os.ReadFile(filepath.Join(w.attDir, filepath.FromSlash(att.Path))); err != nil || !strings.Contains(string(body), "省长信箱") {
 				t.Fatalf("stored attachment %+v: %v", att, err)
 			}
-			if pending, dead, _ := a.Store.OutboxDepth(ctx); pending != 0 || dead != 0 {
-				t.Fatalf("outbox pending %d dead %d", pending, dead)
-			}
+			// the fetch records the file before the worker marks its item sent
+			provEventually(t, "outbox drained", func() bool {
+				pending, dead, _ := a.Store.OutboxDepth(ctx)
+				return pending == 0 && dead == 0
+			})
 		})
 	}
 }
