@@ -17,6 +17,7 @@ import (
 	"hotline/inbox"
 	"hotline/live"
 	"hotline/normalize"
+	"hotline/ticket"
 )
 
 func TestLoginLogoutAndSession(t *testing.T) {
@@ -253,6 +254,10 @@ func TestReplyStandardTemplateAndClaims(t *testing.T) {
 	last := tk.Messages[len(tk.Messages)-1]
 	if last.Direction != "out" || last.Kind != "answered" || last.Text != text {
 		t.Fatalf("reply %+v", last)
+	}
+	// template 1 on a ticket at intake is the standard's 答复: it closes the ticket
+	if tk.Status != ticket.StatusClosed {
+		t.Fatalf("answered with template 1 but status %s", tk.Status)
 	}
 	eventually(t, "reply delivered", func() bool { return len(e.gw.texts("13900139000")) == 1 })
 	eventually(t, "delivery state sent", func() bool {

@@ -288,16 +288,51 @@ var placeholderRE = regexp.MustCompile(`\{(answer|unit|place|target)\}`)
 // standardOK tells whether text is the template of kind with every
 // placeholder filled: only then is it sent as that standard reply.
 func (h *Handler) standardOK(ch normalize.Channel, kind, text string) bool {
+	_, ok := h.standardFill(ch, kind, text)
+	return ok
+}
+
+// standardFill matches text against the standard reply kind of channel ch and
+// returns what fills its placeholders, in order (for template 1: the answer).
+func (h *Handler) standardFill(ch normalize.Channel, kind, text string) ([]string, bool) {
 	tpl, err := h.replySet(ch).Render(kind, replies.Vars{Answer: "{answer}", Unit: "{unit}", Place: "{place}", Target: "{target}"})
 	if err != nil {
-		return false
+		return nil, false
 	}
 	parts := placeholderRE.Split(tpl, -1)
 	for i := range parts {
 		parts[i] = regexp.QuoteMeta(parts[i])
 	}
 	re, err := regexp.Compile(`^` + strings.Join(parts, `(.+)`) + `$`)
-	return err == nil && re.MatchString(text)
+	if err != nil {
+		return nil, false
+	}
+	m := re.FindStringSubmatch(text)
+	if m == nil {
+		return nil, false
+	}
+	return m[1:], true
+}
+
+// answerDirectly is the reply box's template 1 on a ticket at intake: that is
+// the standard's 答复, so it goes through the pipeline, which sends the same
+// text and closes the ticket (a plain reply would leave it at intake).
+func (h *Handler) answerDirectly(c *gin.Context, t ticket.Ticket, u store.UserView, form replyForm, text string) bool {
+	if h.Pipeline == nil || form.Via != "" || form.Kind != ticket.ReplyAnswered || t.Status != ticket.StatusIntake {
+		return false
+	}
+	fill, ok := h.standardFill(t.Channel, ticket.ReplyAnswered, text)
+	if !ok || len(fill) != 1 {
+		return false
+	}
+	if _, err := h.Pipeline.Transition(c.Request.Context(), t.No, pipeline.ActAnswer, pipeline.ActorOf(u), pipeline.Input{Text: fill[0]}); err != nil {
+		return false // not allowed for this role or state: sent as a reply below
+	}
+	if h.Notify != nil {
+		h.Notify()
+	}
+	c.Redirect(http.StatusSeeOther, "/inbox/tickets/"+url.PathEscape(t.No)+"?done=sent#timeline")
+	return true
 }
 
 func (h *Handler) reply(c *gin.Context) {
@@ -336,6 +371,9 @@ func (h *Handler) reply(c *gin.Context) {
 			return
 		}
 		h.fail(c, "claim for reply", err)
+		return
+	}
+	if kind == ticket.ReplyAnswered && h.answerDirectly(c, t, u, form, text) {
 		return
 	}
 	if _, err := h.Store.ReplyVia(c.Request.Context(), no, u.Username, ticket.Reply{Kind: kind, Text: text}, form.Via); err != nil {
