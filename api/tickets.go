@@ -1,9 +1,7 @@
 package api
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -47,7 +45,7 @@ func (a *API) listTickets(c *gin.Context) {
 		f.Page = n
 	}
 	if v := c.Query("cursor"); v != "" {
-		cur, err := decodeCursor(v)
+		cur, err := store.ParseCursor(v)
 		if err != nil {
 			httpx.Error(c, http.StatusBadRequest, "invalid_cursor", "cursor is not valid")
 			return
@@ -71,7 +69,7 @@ func (a *API) listTickets(c *gin.Context) {
 	}
 	resp := gin.H{"tickets": ts}
 	if next != nil {
-		resp["next_cursor"] = encodeCursor(*next)
+		resp["next_cursor"] = next.Encode()
 	}
 	c.JSON(http.StatusOK, resp)
 }
@@ -239,25 +237,4 @@ func (a *API) reply(c *gin.Context) {
 		a.Notify()
 	}
 	c.JSON(http.StatusCreated, m)
-}
-
-func encodeCursor(c store.Cursor) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d,%d", c.CreatedAt.UnixNano(), c.ID))
-}
-
-func decodeCursor(s string) (*store.Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, err
-	}
-	ns, id, ok := strings.Cut(string(b), ",")
-	if !ok {
-		return nil, fmt.Errorf("bad cursor")
-	}
-	n, err1 := strconv.ParseInt(ns, 10, 64)
-	i, err2 := strconv.ParseInt(id, 10, 64)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("bad cursor")
-	}
-	return &store.Cursor{CreatedAt: time.Unix(0, n).UTC(), ID: i}, nil
 }

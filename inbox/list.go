@@ -1,13 +1,10 @@
 package inbox
 
 import (
-	"encoding/base64"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -102,7 +99,7 @@ func (h *Handler) list(c *gin.Context) {
 		sf.Assignee = &u.ID
 	}
 	if cur := c.Query("cursor"); cur != "" {
-		if cc, err := decodeCursor(cur); err == nil {
+		if cc, err := store.ParseCursor(cur); err == nil {
 			sf.Before, f.Paged = cc, true
 		}
 	}
@@ -136,7 +133,7 @@ func (h *Handler) list(c *gin.Context) {
 		for k, vs := range q {
 			nq[k] = vs
 		}
-		nq.Set("cursor", encodeCursor(*next))
+		nq.Set("cursor", next.Encode())
 		v.Next = "/inbox?" + nq.Encode()
 	}
 	if f.Paged {
@@ -184,25 +181,4 @@ func (h *Handler) statuses(c *gin.Context) []string {
 		}
 	}
 	return out
-}
-
-func encodeCursor(c store.Cursor) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d,%d", c.CreatedAt.UnixNano(), c.ID))
-}
-
-func decodeCursor(s string) (*store.Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, err
-	}
-	ns, id, ok := strings.Cut(string(b), ",")
-	if !ok {
-		return nil, fmt.Errorf("bad cursor")
-	}
-	n, err1 := strconv.ParseInt(ns, 10, 64)
-	i, err2 := strconv.ParseInt(id, 10, 64)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("bad cursor")
-	}
-	return &store.Cursor{CreatedAt: time.Unix(0, n).UTC(), ID: i}, nil
 }

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +36,29 @@ type TicketFilter struct {
 type Cursor struct {
 	CreatedAt time.Time
 	ID        int64
+}
+
+// Encode renders the cursor as an opaque URL-safe token.
+func (c Cursor) Encode() string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d,%d", c.CreatedAt.UnixNano(), c.ID))
+}
+
+// ParseCursor reads a token made by Encode.
+func ParseCursor(s string) (*Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	ns, id, ok := strings.Cut(string(b), ",")
+	if !ok {
+		return nil, errors.New("bad cursor")
+	}
+	n, err1 := strconv.ParseInt(ns, 10, 64)
+	i, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil {
+		return nil, errors.New("bad cursor")
+	}
+	return &Cursor{CreatedAt: time.Unix(0, n).UTC(), ID: i}, nil
 }
 
 // ListTickets returns a page of tickets, newest first, and the cursor of the
