@@ -57,8 +57,12 @@ type InboxFilter struct {
 	Overdue bool
 	SLA     time.Duration
 	Now     time.Time
-	Limit   int
-	Before  *Cursor
+	// Phone: only this citizen's tickets (the API's ?phone=).
+	Phone  string
+	Limit  int
+	Before *Cursor
+	// Offset skips rows when there is no cursor (the API's ?page=).
+	Offset int
 }
 
 // InboxItem is one row of the inbox list.
@@ -124,6 +128,13 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) ([]InboxItem, *Cur
 			like := "%" + escapeLike(v) + "%"
 			q = q.Where("(t.content LIKE ? ESCAPE '\\' OR t.title LIKE ? ESCAPE '\\')", like, like)
 		}
+	}
+	if f.Phone != "" {
+		p, _ := normalize.Phone(f.Phone)
+		q = q.Where("t.contact_id IN (SELECT id FROM contacts WHERE phone = ?)", p)
+	}
+	if f.Before == nil && f.Offset > 0 {
+		q = q.Offset(f.Offset)
 	}
 	if f.Before != nil {
 		// The first conjunct is a range on the (..., created_at, id) indexes, so

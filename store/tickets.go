@@ -62,61 +62,23 @@ func ParseCursor(s string) (*Cursor, error) {
 }
 
 // ListTickets returns a page of tickets, newest first, and the cursor of the
-// next page (nil at the end).
+// next page (nil at the end): the inbox's query (ListInbox) without its extras.
 func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]ticket.Ticket, *Cursor, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	q := s.db.WithContext(ctx).Table("tickets t").
-		Select("t.*, c.name AS c_name, c.phone AS c_phone, c.email AS c_email, c.openid AS c_openid, c.address AS c_address").
-		Joins("LEFT JOIN contacts c ON c.id = t.contact_id")
-	if f.Channel != "" {
-		q = q.Where("t.channel = ?", f.Channel)
+	in := InboxFilter{Channel: f.Channel, Status: f.Status, Category: f.Category, Query: f.Query, Phone: f.Phone,
+		UnitID: f.UnitID, Assignee: f.Assignee, Limit: f.Limit, Before: f.Before}
+	if f.Page > 1 {
+		in.Offset = (f.Page - 1) * f.Limit
 	}
-	if f.Status != "" {
-		q = q.Where("t.status = ?", f.Status)
-	}
-	if f.Category != "" {
-		q = q.Where("t.category = ?", f.Category)
-	}
-	if f.UnitID != nil {
-		q = q.Where("t.unit_id = ?", *f.UnitID)
-	}
-	if f.Assignee != nil {
-		q = q.Where("t.assignee_id = ?", *f.Assignee)
-	}
-	if f.Phone != "" {
-		p, _ := normalize.Phone(f.Phone)
-		q = q.Where("c.phone = ?", p)
-	}
-	if s := strings.TrimSpace(f.Query); s != "" {
-		if p, ok := normalize.Phone(s); ok {
-			q = q.Where("c.phone = ?", p)
-		} else if looksLikeTicketNo(s) {
-			q = q.Where("t.no = ?", s)
-		} else {
-			like := "%" + escapeLike(s) + "%"
-			q = q.Where("(t.content LIKE ? ESCAPE '\\' OR t.title LIKE ? ESCAPE '\\')", like, like)
-		}
-	}
-	if f.Before != nil {
-		q = q.Where("(t.created_at < ? OR (t.created_at = ? AND t.id < ?))", f.Before.CreatedAt, f.Before.CreatedAt, f.Before.ID)
-	} else if f.Page > 1 {
-		q = q.Offset((f.Page - 1) * f.Limit)
-	}
-	var rows []ticketRow
-	if err := q.Order("t.created_at DESC, t.id DESC").Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
+	items, next, err := s.ListInbox(ctx, in)
+	if err != nil {
 		return nil, nil, err
 	}
-	var next *Cursor
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		last := rows[len(rows)-1]
-		next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
-	}
-	out := make([]ticket.Ticket, len(rows))
-	for i, r := range rows {
-		out[i] = r.view()
+	out := make([]ticket.Ticket, len(items))
+	for i, it := range items {
+		out[i] = it.Ticket
 	}
 	return out, next, nil
 }
