@@ -73,7 +73,8 @@ func (a *App) inboxRoutes(r gin.IRouter) {
 	// pipeline, the store and the KPI service directly (the same Transition and
 	// queries as the API).
 	if a.Pipeline != nil {
-		h.Pipeline, h.Work, h.KPI = a.Pipeline, a.Store, a.KPI()
+		h.Pipeline, h.Work, h.KPI, h.Alerts = a.Pipeline, a.Store, a.KPI(), a.Store
+		h.Opt.AnswerAlertWithin = cfg.Pipeline.AnswerAlertWithin
 		if dl := a.Pipeline.Deadlines(); dl != nil {
 			h.Opt.ExtensionMaxDays = dl.ExtensionMaxDays
 		}

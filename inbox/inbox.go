@@ -96,6 +96,9 @@ type Options struct {
 	ExtensionMaxDays int
 	// Hot tunes the hot-issue list of the KPI dashboard.
 	Hot kpi.HotOptions
+	// AnswerAlertWithin is the scheduler's pipeline.answer_alert_within: under
+	// SLA, its "unanswered" alerts come before the 3 minutes are missed.
+	AnswerAlertWithin time.Duration
 }
 
 // Handler serves the inbox.
@@ -113,8 +116,10 @@ type Handler struct {
 	Pipeline Pipeline
 	Work     Work
 	KPI      KPI
-	Opt      Options
-	Log      *slog.Logger
+	// Alerts serves the alert page and the nav's count. nil: off.
+	Alerts Alerts
+	Opt    Options
+	Log    *slog.Logger
 
 	sc  statusCache
 	tpl *template.Template
@@ -184,6 +189,8 @@ func (h *Handler) Routes(r gin.IRouter) {
 	g.GET("/queues/:queue", h.queuePage)
 	g.GET("/kpis", h.kpiOnly, h.kpiPage)
 	g.GET("/kpis.xlsx", h.kpiOnly, h.kpiXLSX)
+	g.GET("/alerts", h.alertsOn, h.alertsPage)
+	g.POST("/alerts/:id/ack", h.alertsOn, h.centreOnly, h.ackAlert)
 	g.GET("/admin/users", h.adminOnly, h.usersPage)
 	g.POST("/admin/users", h.adminOnly, h.addUser)
 }
@@ -244,9 +251,11 @@ type base struct {
 	RoleName   string
 	Flash      string
 	Error      string
-	Page       string // body class: list, ticket, users, login, queue, kpis
+	Page       string // body class: list, ticket, users, login, queue, kpis, alerts
 	SLASeconds int
 	Links      []option // the role's work queues and pages (value: path)
+	AlertsNav  bool     // the nav shows "预警" with AlertCount open alerts
+	AlertCount int64
 }
 
 func (h *Handler) base(c *gin.Context, title, page string) base {
@@ -259,6 +268,7 @@ func (h *Handler) base(c *gin.Context, title, page string) base {
 		b.RoleName = roleName(u.Role)
 		b.Links = h.navLinks(u)
 		b.Nav = c.Request.URL.Path
+		h.alertNav(c, &b)
 	}
 	return b
 }

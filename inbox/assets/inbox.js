@@ -341,7 +341,7 @@
     liveState.textContent = on ? '实时' : '离线';
     liveState.classList.toggle('on', on);
   }
-  if (window.EventSource && (listLike || page === 'ticket')) {
+  if (window.EventSource && (listLike || page === 'ticket' || page === 'alerts')) {
     var es = new EventSource('/inbox/events');
     var wasOpen = false, lost = false;
     es.addEventListener('open', function () {
@@ -363,6 +363,7 @@
         if (!/[?&]page=/.test(location.search)) scheduleRefresh();
         return;
       }
+      if (page === 'alerts') { scheduleRefresh(); return; }
       var onPage = !!$('#rows tr.row[data-no="' + CSS.escape(ev.ticket_no || '') + '"]');
       var firstPage = !/[?&]cursor=/.test(location.search);
       if (onPage || firstPage) scheduleRefresh();
