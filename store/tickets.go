@@ -107,7 +107,8 @@ func viewOf(t Ticket) ticket.Ticket {
 	}
 }
 
-// GetTicket returns a ticket with its messages and audit trail in time order.
+// GetTicket returns a ticket with its messages (in the order the hotline
+// received or wrote them) and its audit trail.
 func (s *Store) GetTicket(ctx context.Context, no string) (ticket.Ticket, error) {
 	db := s.db.WithContext(ctx)
 	var t Ticket
@@ -124,7 +125,9 @@ func (s *Store) GetTicket(ctx context.Context, no string) (ticket.Ticket, error)
 	}
 	v.Citizen = citizenOf(c)
 	var msgs []Message
-	if err := db.Where("ticket_id = ?", t.ID).Order("at, id").Omit("raw").Find(&msgs).Error; err != nil {
+	// In the order we received or wrote them: a provider's clock (the inbound
+	// `at`) may be off, and must not put an answer before its question.
+	if err := db.Where("ticket_id = ?", t.ID).Order("created_at, id").Omit("raw").Find(&msgs).Error; err != nil {
 		return v, err
 	}
 	v.Messages = make([]ticket.Message, len(msgs))
