@@ -139,8 +139,7 @@ func sqliteDSN(path string) (string, error) {
 // Driver is "sqlite" or "postgres".
 func (s *Store) Driver() string { return s.driver }
 
-// DB exposes the gorm handle to packages of this module that own tables of their
-// own (tests and migrations of later features).
+// DB exposes the gorm handle to tests that set up states no API reaches.
 func (s *Store) DB() *gorm.DB { return s.db }
 
 // Ping answers whether the database serves (for /readyz).
