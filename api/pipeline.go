@@ -267,21 +267,8 @@ func (p *Pipeline) queue(c *gin.Context) {
 	if v := c.Query("reason"); v != "" && q.open {
 		f.Reason = v
 	}
-	if v := c.Query("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			httpx.Error(c, http.StatusBadRequest, "invalid_page", "page must be a positive number")
-			return
-		}
-		f.Page = n
-	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			httpx.Error(c, http.StatusBadRequest, "invalid_limit", "limit must be 1..200")
-			return
-		}
-		f.Limit = n
+	if f.Page, f.Limit, ok = pageParams(c); !ok {
+		return
 	}
 	switch {
 	case u.Role == auth.RoleUnit:

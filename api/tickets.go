@@ -28,21 +28,9 @@ func (a *API) listTickets(c *gin.Context) {
 		httpx.Error(c, http.StatusBadRequest, "invalid_channel", "unknown channel")
 		return
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			httpx.Error(c, http.StatusBadRequest, "invalid_limit", "limit must be 1..200")
-			return
-		}
-		f.Limit = n
-	}
-	if v := c.Query("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			httpx.Error(c, http.StatusBadRequest, "invalid_page", "page must be a positive number")
-			return
-		}
-		f.Page = n
+	var ok bool
+	if f.Page, f.Limit, ok = pageParams(c); !ok {
+		return
 	}
 	if v := c.Query("cursor"); v != "" {
 		cur, err := store.ParseCursor(v)
@@ -237,4 +225,26 @@ func (a *API) reply(c *gin.Context) {
 		a.Notify()
 	}
 	c.JSON(http.StatusCreated, m)
+}
+
+// pageParams reads ?page= and ?limit= (0 when absent); on a bad value it has
+// answered 400.
+func pageParams(c *gin.Context) (page, limit int, ok bool) {
+	if v := c.Query("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			httpx.Error(c, http.StatusBadRequest, "invalid_page", "page must be a positive number")
+			return 0, 0, false
+		}
+		page = n
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			httpx.Error(c, http.StatusBadRequest, "invalid_limit", "limit must be 1..200")
+			return 0, 0, false
+		}
+		limit = n
+	}
+	return page, limit, true
 }
